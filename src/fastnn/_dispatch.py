@@ -1,0 +1,126 @@
+"""Calls into the compiled kernels, with optional cross-checking against ``fastnn.reference``.
+
+``kernels.<name>(...)`` calls ``fastnn._kernels.<name>``. With cross-check on (``set_crosscheck``,
+``crosscheck()`` or the environment variable ``FASTNN_CROSSCHECK=1``) the same call is recomputed by
+``fastnn.reference.<name>`` on copies of the inputs and every output is compared; a mismatch raises
+:class:`CrossCheckError`. Off, the cost is one boolean test per kernel call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import os
+import threading
+from collections.abc import Iterator
+
+import numpy as np
+
+from fastnn import _kernels, reference
+
+__all__ = ["CrossCheckError", "crosscheck", "set_crosscheck", "crosscheck_enabled", "kernels"]
+
+# Relative tolerance per dtype, before scaling with the problem size (see _tolerance).
+RTOL = {np.dtype(np.float32): 2e-4, np.dtype(np.float64): 1e-10}
+
+
+class CrossCheckError(AssertionError):
+    """A compiled kernel and the numpy reference disagree beyond the dtype's tolerance."""
+
+
+_state = {
+    "on": os.environ.get("FASTNN_CROSSCHECK", "").strip().lower() in ("1", "true", "yes", "on")
+}
+_lock = threading.Lock()
+
+
+def set_crosscheck(enabled: bool) -> bool:
+    """Turn cross-checking on or off for the whole process; returns the previous setting."""
+    with _lock:
+        previous, _state["on"] = _state["on"], bool(enabled)
+    return previous
+
+
+def crosscheck_enabled() -> bool:
+    """Whether every kernel call is currently recomputed by the numpy reference."""
+    return _state["on"]
+
+
+@contextlib.contextmanager
+def crosscheck(enabled: bool = True) -> Iterator[None]:
+    """Context manager: ``with fastnn.crosscheck(): ...`` checks every kernel call inside."""
+    previous = set_crosscheck(enabled)
+    try:
+        yield
+    finally:
+        set_crosscheck(previous)
+
+
+def _arrays(value) -> list:
+    if isinstance(value, (tuple, list)):
+        return [x for v in value for x in _arrays(v)]
+    return [value]
+
+
+def _tolerance(dtype: np.dtype, size: int, scale: float) -> float:
+    # Rounding errors of a length-K dot product grow like sqrt(K)·eps; scale by the magnitude.
+    return RTOL.get(np.dtype(dtype), 1e-10) * max(1.0, np.sqrt(size) / 8) * max(1.0, scale)
+
+
+def compare(name: str, got, want, args, size_hint: int, iterations: int = 1) -> None:
+    """Raise CrossCheckError unless ``got`` matches ``want`` output by output."""
+    shapes = ", ".join(str(np.shape(a)) for a in args if isinstance(a, np.ndarray))
+    for k, (g, w) in enumerate(zip(_arrays(got), _arrays(want), strict=True)):
+        if g is None and w is None:
+            continue
+        g = np.asarray(g, dtype=np.float64)
+        w = np.asarray(w, dtype=np.float64)
+        dtype = next((a.dtype for a in args if isinstance(a, np.ndarray)), np.dtype(np.float64))
+        if g.shape != w.shape:
+            raise CrossCheckError(f"{name}: output {k} has shape {g.shape}, reference {w.shape}")
+        same_nan = np.array_equal(np.isnan(g), np.isnan(w))
+        finite = np.isfinite(w) & np.isfinite(g)
+        err = float(np.max(np.abs(g - w)[finite], initial=0.0))
+        scale = float(np.max(np.abs(w[finite]), initial=0.0))
+        tol = _tolerance(dtype, size_hint, scale) * np.sqrt(iterations)
+        if not same_nan or err > tol or not np.array_equal(np.isinf(g), np.isinf(w)):
+            raise CrossCheckError(
+                f"kernel {name} disagrees with fastnn.reference.{name} on output {k} "
+                f"(inputs {shapes}, dtype {dtype}): max abs error {err:.3g}, "
+                f"max rel error {err / max(scale, 1e-300):.3g}, tolerance {tol:.3g}"
+            )
+
+
+class _Kernels:
+    """Namespace of checked kernel calls; looks the kernel up at call time (tests patch it)."""
+
+    def __getattr__(self, name: str):
+        kernel = getattr(_kernels, name)
+        twin = getattr(reference, name)
+
+        def call(*args):
+            if not _state["on"]:
+                return getattr(_kernels, name)(*args)
+            # The reference updates train's parameter lists in place: give it copies, and no
+            # callback (the user's callback runs once, from the kernel).
+            ref_args = copy.deepcopy(args[:10] if name == "train" else args)
+            got = getattr(_kernels, name)(*args)
+            if name == "train" and got[3] is not None:
+                return got  # stopped early (Ctrl-C, callback): nothing comparable
+            want = twin(*ref_args)
+            size = max(
+                (max(a.shape) for a in _arrays(args) if isinstance(a, np.ndarray)), default=1
+            )
+            iterations = max(1, args[8]) if name == "train" else 1
+            compare(name, got, want, _arrays(args), size, iterations)
+            if name == "train":  # in-place results: the parameter lists
+                compare(name, args[2:4], ref_args[2:4], _arrays(args), size, iterations)
+            return got
+
+        call.__name__ = name
+        call.__doc__ = kernel.__doc__
+        setattr(self, name, call)  # later lookups skip __getattr__
+        return call
+
+
+kernels = _Kernels()

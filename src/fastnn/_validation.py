@@ -1,0 +1,182 @@
+"""Input validation, done once at each public boundary; the kernels trust what passes here.
+
+Promotion rule (one rule, everywhere): the computation dtype is float32 only when every float
+input is float32 (or the caller fixes the dtype, as ``Model(dtype=...)`` does); otherwise float64.
+Integers and booleans are converted to float64; complex, object and string arrays are refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+INT_MAX = 2**31 - 1
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def check_dtype(dtype) -> np.dtype:
+    """float32 or float64 as a numpy dtype; ValueError otherwise."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise ValueError(f"dtype must be float32 or float64; got {dtype!r}") from None
+    if dt not in FLOAT_DTYPES:
+        raise ValueError(f"dtype must be float32 or float64; got {dt}")
+    return dt
+
+
+def _to_array(a, name: str) -> np.ndarray:
+    if isinstance(a, np.ndarray):
+        arr = a
+    else:
+        try:
+            arr = np.asarray(a)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"{name} must be a numeric array; got {type(a).__name__}") from err
+    kind = arr.dtype.kind
+    if kind not in "fiub":
+        raise TypeError(f"{name} must hold real numbers; got dtype {arr.dtype}")
+    if kind == "f" and arr.dtype.itemsize not in (4, 8):
+        raise TypeError(f"{name} must be float32 or float64; got {arr.dtype}")
+    return arr
+
+
+def result_dtype(*arrays) -> np.dtype:
+    """The computation dtype of some inputs under the promotion rule above."""
+    kinds = [getattr(a, "dtype", np.dtype(np.float64)) for a in arrays if a is not None]
+    if kinds and all(k == np.float32 for k in kinds):
+        return np.dtype(np.float32)
+    return np.dtype(np.float64)
+
+
+def as_matrix(
+    a,
+    name: str,
+    dtype: np.dtype,
+    *,
+    shape: tuple | None = None,
+    contiguous: bool = False,
+    check_finite: bool = True,
+) -> np.ndarray:
+    """A 2-D float array of ``dtype`` that the kernels can read, copying only when needed.
+
+    ``shape`` entries that are not None must match. ``contiguous`` asks for C order (elementwise
+    kernel inputs); otherwise any layout BLAS reads in place (C or F order, positive strides) is
+    kept as it is.
+    """
+    from fastnn._kernels import blas_readable
+
+    arr = _to_array(a, name)
+    if arr.ndim != 2:
+        want = f" of shape {_fmt(shape)}" if shape else ""
+        raise ValueError(f"{name} must be a 2-D array{want}; got shape {arr.shape}")
+    if shape is not None:
+        for got, want in zip(arr.shape, shape, strict=True):
+            if want is not None and got != want:
+                raise ValueError(f"{name} must have shape {_fmt(shape)}; got {arr.shape}")
+    if 0 in arr.shape:
+        raise ValueError(f"{name} is empty (shape {arr.shape}); need at least one row and column")
+    if max(arr.shape) >= INT_MAX:
+        raise ValueError(
+            f"{name} has a dimension >= 2**31 - 1 (shape {arr.shape}); BLAS cannot index it"
+        )
+    if arr.dtype != dtype or not arr.dtype.isnative:
+        arr = arr.astype(dtype.newbyteorder("="))
+    if contiguous:
+        arr = np.ascontiguousarray(arr)
+    elif not blas_readable(arr):
+        arr = np.ascontiguousarray(arr)
+    if check_finite and not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinity")
+    return arr
+
+
+def as_labels(Y, m: int, dtype: np.dtype, name: str = "Y", binary: bool = True) -> np.ndarray:
+    """Labels as a C-ordered (1, m) array; accepts (1, m) or (m,). Binary labels must be 0/1."""
+    arr = _to_array(Y, name)
+    if arr.ndim == 1:
+        arr = arr.reshape(1, -1)
+    if arr.ndim != 2 or arr.shape != (1, m):
+        raise ValueError(f"{name} must have shape (1, {m}) or ({m},); got {np.shape(Y)}")
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinity")
+    if binary and not np.isin(arr, (0, 1)).all():
+        bad = np.unique(arr[~np.isin(arr, (0, 1))])[:5]
+        raise ValueError(
+            f"{name} must hold labels 0 or 1 for a sigmoid output; found {bad.tolist()}"
+        )
+    return arr
+
+
+def check_learning_rate(learning_rate) -> float:
+    try:
+        lr = float(learning_rate)
+    except (TypeError, ValueError):
+        raise TypeError(f"learning_rate must be a number; got {learning_rate!r}") from None
+    if not np.isfinite(lr) or lr <= 0:
+        raise ValueError(f"learning_rate must be a finite number > 0; got {learning_rate!r}")
+    return lr
+
+
+def check_count(value, name: str, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer; got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}; got {value}")
+    return int(value)
+
+
+def check_layer_dims(layer_dims) -> list[int]:
+    try:
+        dims = list(layer_dims)
+    except TypeError:
+        raise TypeError(f"layer_dims must be a sequence of ints; got {layer_dims!r}") from None
+    if len(dims) < 2:
+        raise ValueError(f"layer_dims needs at least [n_x, n_y]; got {dims}")
+    for i, d in enumerate(dims):
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or not 1 <= d < INT_MAX:
+            raise ValueError(f"layer_dims[{i}] must be an integer in [1, 2**31 - 1); got {d!r}")
+    return [int(d) for d in dims]
+
+
+def check_parameters(parameters: Mapping, dtype=None) -> tuple[list[int], np.dtype]:
+    """Check a course parameters dict (W1, b1, …, WL, bL); returns (layer_dims, dtype).
+
+    ValueError names the missing key or the key with the wrong shape and the expected shape.
+    """
+    if not isinstance(parameters, Mapping):
+        raise TypeError(
+            f"parameters must be a dict of W1, b1, ...; got {type(parameters).__name__}"
+        )
+    if "W1" not in parameters:
+        raise ValueError("parameters is missing key 'W1'")
+    L = 0
+    while f"W{L + 1}" in parameters:
+        L += 1
+    W1 = _to_array(parameters["W1"], "parameters['W1']")
+    if W1.ndim != 2:
+        raise ValueError(f"parameters['W1'] must be 2-D (n_1, n_x); got shape {W1.shape}")
+    dims = [W1.shape[1]]
+    for l in range(1, L + 1):
+        W = _to_array(parameters[f"W{l}"], f"parameters['W{l}']")
+        if W.ndim != 2 or W.shape[1] != dims[-1]:
+            raise ValueError(
+                f"parameters['W{l}'] must have shape (n_{l}, {dims[-1]}); got {W.shape}"
+            )
+        dims.append(W.shape[0])
+        key = f"b{l}"
+        if key not in parameters:
+            raise ValueError(f"parameters is missing key {key!r} (expected shape ({dims[-1]}, 1))")
+        b = np.shape(parameters[key])
+        if b != (dims[-1], 1):
+            raise ValueError(f"parameters[{key!r}] must have shape ({dims[-1]}, 1); got {b}")
+    if dtype is None:
+        dtype = result_dtype(*(parameters[k] for k in parameters if k[:1] in "Wb"))
+    return dims, np.dtype(dtype)
+
+
+def _fmt(shape) -> str:
+    inner = ", ".join("?" if s is None else str(s) for s in shape)
+    return f"({inner},)" if len(shape) == 1 else f"({inner})"
