@@ -30,7 +30,8 @@ class Activation:
 
 
 def _sigmoid(Z, slope):
-    return 1 / (1 + np.exp(-Z))
+    with np.errstate(over="ignore"):  # exp(−z) → inf for z ≪ 0 gives σ = 0, as intended
+        return 1 / (1 + np.exp(-Z))
 
 
 def _sigmoid_prime(Z, slope):

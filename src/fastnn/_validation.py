@@ -43,8 +43,12 @@ def _to_array(a, name: str) -> np.ndarray:
 
 
 def result_dtype(*arrays) -> np.dtype:
-    """The computation dtype of some inputs under the promotion rule above."""
-    kinds = [getattr(a, "dtype", np.dtype(np.float64)) for a in arrays if a is not None]
+    """The computation dtype of some inputs (arrays or dtypes) under the promotion rule above."""
+    kinds = [
+        a if isinstance(a, np.dtype) else getattr(a, "dtype", np.dtype(np.float64))
+        for a in arrays
+        if a is not None
+    ]
     if kinds and all(k == np.float32 for k in kinds):
         return np.dtype(np.float32)
     return np.dtype(np.float64)

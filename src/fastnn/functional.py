@@ -122,7 +122,7 @@ def L_model_forward(X, parameters, hidden_activation="relu"):
     get_activation(hidden_activation)
     dims, dtype = check_parameters(parameters)
     L = len(dims) - 1
-    A = as_matrix(X, "X", result_dtype(np.asarray(X), np.dtype(dtype)), shape=(dims[0], None))
+    A = as_matrix(X, "X", result_dtype(np.asarray(X), dtype), shape=(dims[0], None))
     caches = []
     for l in range(1, L + 1):
         activation = hidden_activation if l < L else "sigmoid"

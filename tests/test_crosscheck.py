@@ -1,0 +1,95 @@
+"""Cross-check mode: every kernel call recomputed by fastnn.reference and compared."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import _kernels, functional
+
+
+@pytest.fixture
+def layer(rng):
+    return rng.standard_normal((4, 6)), rng.standard_normal((3, 4)), rng.standard_normal((3, 1))
+
+
+def test_switches(monkeypatch):
+    previous = fastnn.set_crosscheck(False)
+    try:
+        assert not fastnn.crosscheck_enabled()
+        with fastnn.crosscheck():
+            assert fastnn.crosscheck_enabled()
+            with fastnn.crosscheck(False):
+                assert not fastnn.crosscheck_enabled()
+            assert fastnn.crosscheck_enabled()
+        assert not fastnn.crosscheck_enabled()
+        assert fastnn.set_crosscheck(True) is False
+        assert fastnn.crosscheck_enabled()
+    finally:
+        fastnn.set_crosscheck(previous)
+
+
+@pytest.mark.parametrize("value,expected", [("1", "True"), ("0", "False"), ("", "False")])
+def test_environment_variable_turns_it_on(value, expected):
+    env = dict(os.environ, FASTNN_CROSSCHECK=value)
+    out = subprocess.run(
+        [sys.executable, "-c", "import fastnn; print(fastnn.crosscheck_enabled())"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == expected
+
+
+def test_a_wrong_kernel_result_is_caught(monkeypatch, layer):
+    A_prev, W, b = layer
+    real = _kernels.dense_forward
+
+    def wrong(*args):
+        A, Z = real(*args)
+        A[1, 2] += 1e-3  # a small, plausible-looking error
+        return A, Z
+
+    monkeypatch.setattr(_kernels, "dense_forward", wrong)
+    with fastnn.crosscheck(False):
+        functional.linear_activation_forward(A_prev, W, b, "tanh")  # unnoticed when off
+    with fastnn.crosscheck(), pytest.raises(fastnn.CrossCheckError) as err:
+        functional.linear_activation_forward(A_prev, W, b, "tanh")
+    message = str(err.value)
+    for part in ["dense_forward", "(4, 6)", "(3, 4)", "float64", "max abs error 0.001"]:
+        assert part in message
+
+
+def test_a_wrong_training_loop_is_caught(monkeypatch, rng):
+    real = _kernels.train
+
+    def wrong(X, Y, Ws, bs, *rest):
+        result = real(X, Y, Ws, bs, *rest)
+        Ws[0][0, 0] += 1e-6
+        return result
+
+    monkeypatch.setattr(_kernels, "train", wrong)
+    X = rng.standard_normal((3, 10))
+    Y = (rng.random((1, 10)) > 0.5).astype(float)
+    with fastnn.crosscheck(), pytest.raises(fastnn.CrossCheckError, match="train"):
+        fastnn.Model([3, 4, 1]).fit(X, Y, num_iterations=5)
+
+
+def test_correct_kernels_pass_in_float32_and_float64(layer, rng):
+    A_prev, W, b = layer
+    with fastnn.crosscheck():
+        for dtype in (np.float32, np.float64):
+            X = rng.standard_normal((5, 40)).astype(dtype)
+            Y = (rng.random((1, 40)) > 0.5).astype(dtype)
+            model = fastnn.Model([5, 8, 4, 1], hidden_activation="tanh", dtype=dtype)
+            model.fit(X, Y, learning_rate=0.1, num_iterations=50)
+            model.predict(X)
+            AL, caches = functional.L_model_forward(X, model.parameters)
+            functional.L_model_backward(AL, Y, caches)
+            functional.compute_cost(AL, Y)

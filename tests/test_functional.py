@@ -1,0 +1,295 @@
+"""fastnn.functional against the course's own numpy code (tests/course.py), gradient checks by
+finite differences, and the course's cat Application figures."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+import numpy as np
+import pytest
+
+import course
+from fastnn import functional as F
+
+HIDDEN = ["relu", "tanh", "sigmoid", "leaky_relu", "linear"]
+
+
+def small_problem(rng, dims=(5, 4, 3, 1), m=6):
+    X = rng.standard_normal((dims[0], m))
+    Y = (rng.random((1, m)) > 0.5).astype(float)
+    parameters = {}
+    for l in range(1, len(dims)):
+        parameters[f"W{l}"] = rng.standard_normal((dims[l], dims[l - 1])) / np.sqrt(dims[l - 1])
+        parameters[f"b{l}"] = rng.standard_normal((dims[l], 1)) * 0.1
+    return X, Y, parameters
+
+
+def assert_same(got, want, rtol=1e-12):
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=1e-14)
+
+
+def test_initializers_are_the_courses():
+    for got, want in [
+        (F.initialize_parameters(5, 4, 1), course.initialize_parameters(5, 4, 1)),
+        (
+            F.initialize_parameters_deep([7, 5, 3, 1]),
+            course.initialize_parameters_deep([7, 5, 3, 1]),
+        ),
+    ]:
+        assert got.keys() == want.keys()
+        for key in got:
+            np.testing.assert_array_equal(got[key], want[key])
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid"])
+def test_linear_activation_forward_and_cache_match_course(activation, rng):
+    X, _, p = small_problem(rng)
+    A, cache = F.linear_activation_forward(X, p["W1"], p["b1"], activation)
+    A_c, cache_c = course.linear_activation_forward(X, p["W1"], p["b1"], activation)
+    assert_same(A, A_c)
+    (A_prev, W, b), Z = cache
+    (A_prev_c, W_c, b_c), Z_c = cache_c
+    for got, want in [(A_prev, A_prev_c), (W, W_c), (b, b_c), (Z, Z_c)]:
+        assert_same(got, want)
+    Z2, lin_cache = F.linear_forward(X, p["W1"], p["b1"])
+    assert_same(Z2, Z_c)
+    assert len(lin_cache) == 3
+
+
+def test_L_model_forward_cost_backward_update_match_course(rng):
+    X, Y, p = small_problem(rng)
+    AL, caches = F.L_model_forward(X, p)
+    AL_c, caches_c = course.L_model_forward(X, p)
+    assert_same(AL, AL_c)
+    assert len(caches) == len(caches_c) == 3
+    cost = F.compute_cost(AL, Y)
+    assert cost.shape == ()
+    assert_same(cost, course.compute_cost(AL_c, Y))
+    grads = F.L_model_backward(AL, Y, caches)
+    grads_c = course.L_model_backward(AL_c, Y, caches_c)
+    assert (
+        grads.keys()
+        == grads_c.keys()
+        == {"dA0", "dA1", "dA2", "dW1", "dW2", "dW3", "db1", "db2", "db3"}
+    )
+    for key in grads:
+        assert_same(grads[key], grads_c[key], rtol=1e-11)
+    updated = F.update_parameters(p, grads, 0.1)
+    updated_c = course.update_parameters(dict(p), grads_c, 0.1)
+    for key in updated:
+        assert_same(updated[key], updated_c[key])
+
+
+def test_L_model_backward_follows_the_course_formula_for_hand_made_caches(rng):
+    # The course's test case: AL is given, not σ(Z_L), so dZ_L = dAL·σ'(Z_L) ≠ AL − Y.
+    _, Y, p = small_problem(rng, dims=(4, 3, 1), m=2)
+    A_prev0, A_prev1 = rng.standard_normal((4, 2)), rng.standard_normal((3, 2))
+    Z1, Z2 = rng.standard_normal((3, 2)), rng.standard_normal((1, 2))
+    AL = np.array([[1.78862847, 0.43650985]]) / 2
+    caches = [((A_prev0, p["W1"], p["b1"]), Z1), ((A_prev1, p["W2"], p["b2"]), Z2)]
+    grads = F.L_model_backward(AL, Y, caches)
+    grads_c = course.L_model_backward(AL, Y, caches)
+    for key in grads_c:
+        assert_same(grads[key], grads_c[key])
+    sigma = 1 / (1 + np.exp(-Z2))
+    assert not np.allclose(grads["dW2"], (sigma - Y) @ A_prev1.T / 2)
+
+
+@pytest.mark.parametrize("hidden", HIDDEN)
+def test_backprop_matches_finite_differences(hidden, rng):
+    X, Y, p = small_problem(rng, dims=(4, 5, 3, 1), m=5)
+
+    def cost(params):
+        AL, _ = F.L_model_forward(X, params, hidden_activation=hidden)
+        return float(F.compute_cost(AL, Y))
+
+    AL, caches = F.L_model_forward(X, p, hidden_activation=hidden)
+    grads = F.L_model_backward(AL, Y, caches, hidden_activation=hidden)
+    eps = 1e-6
+    for key, value in p.items():
+        numeric = np.zeros_like(value)
+        for idx in np.ndindex(value.shape):
+            plus, minus = dict(p), dict(p)
+            plus[key], minus[key] = value.copy(), value.copy()
+            plus[key][idx] += eps
+            minus[key][idx] -= eps
+            numeric[idx] = (cost(plus) - cost(minus)) / (2 * eps)
+        np.testing.assert_allclose(grads["d" + key], numeric, rtol=1e-5, atol=1e-8, err_msg=key)
+    # dA0 = ∂J/∂X times m (the course's dA are per-example gradients of the summed loss)
+    numeric_dX = np.zeros_like(X)
+    for idx in np.ndindex(X.shape):
+        Xp, Xm = X.copy(), X.copy()
+        Xp[idx] += eps
+        Xm[idx] -= eps
+        AL_p, _ = F.L_model_forward(Xp, p, hidden_activation=hidden)
+        AL_m, _ = F.L_model_forward(Xm, p, hidden_activation=hidden)
+        numeric_dX[idx] = (float(F.compute_cost(AL_p, Y)) - float(F.compute_cost(AL_m, Y))) / (
+            2 * eps
+        )
+    np.testing.assert_allclose(grads["dA0"] / X.shape[1], numeric_dX, rtol=1e-5, atol=1e-8)
+
+
+def test_float32_gradients_agree_with_float64(rng):
+    X, Y, p = small_problem(rng)
+    p32 = {k: v.astype(np.float32) for k, v in p.items()}
+    AL, caches = F.L_model_forward(X.astype(np.float32), p32)
+    assert AL.dtype == np.float32
+    grads32 = F.L_model_backward(AL, Y, caches)
+    AL64, caches64 = F.L_model_forward(X, p)
+    grads64 = F.L_model_backward(AL64, Y, caches64)
+    for key in grads64:
+        assert grads32[key].dtype == np.float32
+        np.testing.assert_allclose(grads32[key], grads64[key], rtol=1e-3, atol=1e-5)
+
+
+def test_course_helpers_sigmoid_relu_and_backward(rng):
+    Z = rng.standard_normal((3, 4))
+    dA = rng.standard_normal((3, 4))
+    for name in ["sigmoid", "relu"]:
+        got, cache = getattr(F, name)(Z)
+        want, _ = getattr(course, name)(Z)
+        assert_same(got, want)
+        assert_same(
+            getattr(F, name + "_backward")(dA, cache), getattr(course, name + "_backward")(dA, Z)
+        )
+
+
+def capture(fn, *args, **kwargs):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        result = fn(*args, **kwargs)
+    return result, out.getvalue()
+
+
+@pytest.mark.parametrize("print_cost", [True, False])
+def test_L_layer_model_prints_and_returns_what_the_course_does(print_cost, rng):
+    X, Y, _ = small_problem(rng, dims=(6, 1), m=30)
+    dims = [6, 5, 3, 1]
+    (params, costs), text = capture(F.L_layer_model, X, Y, dims, 0.05, 250, print_cost)
+    (params_c, costs_c), text_c = capture(course.L_layer_model, X, Y, dims, 0.05, 250, print_cost)
+    got_lines, want_lines = text.splitlines(), text_c.splitlines()
+    assert [line.split(":")[0] for line in got_lines] == [line.split(":")[0] for line in want_lines]
+    assert len(got_lines) == (4 if print_cost else 1)  # 0, 100, 200 and always the last, 249
+    for g, w in zip(got_lines, want_lines, strict=True):
+        np.testing.assert_allclose(float(g.split(":")[1]), float(w.split(":")[1]), rtol=1e-10)
+    np.testing.assert_allclose(
+        np.array(costs, dtype=float), np.array(costs_c, dtype=float), rtol=1e-10
+    )
+    for key in params_c:
+        np.testing.assert_allclose(params[key], params_c[key], rtol=1e-9, atol=1e-12)
+
+
+def test_two_layer_model_matches_course(rng):
+    X, Y, _ = small_problem(rng, dims=(6, 1), m=30)
+    (params, costs), _ = capture(F.two_layer_model, X, Y, (6, 4, 1), 0.1, 201)
+    (params_c, costs_c), _ = capture(course.two_layer_model, X, Y, (6, 4, 1), 0.1, 201)
+    np.testing.assert_allclose(
+        np.array(costs, dtype=float), np.array(costs_c, dtype=float), rtol=1e-10
+    )
+    for key in params_c:
+        np.testing.assert_allclose(params[key], params_c[key], rtol=1e-9, atol=1e-12)
+
+
+def test_predict_prints_accuracy_like_the_course(rng):
+    X, Y, p = small_problem(rng, m=40)
+    got, text = capture(F.predict, X, Y, p)
+    want, text_c = capture(course.predict, X, Y, p)
+    np.testing.assert_array_equal(got, want)
+    assert text == text_c and text.startswith("Accuracy: ")
+
+
+COURSE_SCRIPT = """
+parameters = initialize_parameters_deep(layers_dims)
+AL, caches = L_model_forward(X, parameters)
+cost = compute_cost(AL, Y)
+grads = L_model_backward(AL, Y, caches)
+parameters = update_parameters(parameters, grads, 0.0075)
+print("cost", cost)
+parameters, costs = L_layer_model(X, Y, layers_dims, num_iterations=120, print_cost=True)
+pred = predict(X, Y, parameters)
+"""
+
+
+def test_a_course_script_runs_unchanged_and_prints_the_same(rng):
+    X, Y, _ = small_problem(rng, dims=(8, 1), m=25)
+    namespace = {"X": X, "Y": Y, "layers_dims": [8, 6, 4, 1]}
+    outputs = []
+    for module in (F, course):
+        scope = dict(namespace)
+        exec("from {} import *".format(module.__name__), scope)  # the script's own import line
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            exec(COURSE_SCRIPT, scope)
+        outputs.append(buffer.getvalue().splitlines())
+    got, want = outputs
+    assert len(got) == len(want) == 5
+    for g, w in zip(got, want, strict=True):
+        g_label, g_value = g.rsplit(" ", 1)
+        w_label, w_value = w.rsplit(" ", 1)
+        assert g_label == w_label
+        np.testing.assert_allclose(float(g_value), float(w_value), rtol=1e-10)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "leaky_relu", "linear"])
+def test_extra_activations_are_accepted_everywhere(activation, rng):
+    X, Y, p = small_problem(rng)
+    A, cache = F.linear_activation_forward(X, p["W1"], p["b1"], activation)
+    dA_prev, dW, db = F.linear_activation_backward(np.ones_like(A), cache, activation)
+    assert dA_prev.shape == X.shape and dW.shape == p["W1"].shape and db.shape == p["b1"].shape
+    AL, caches = F.L_model_forward(X, p, hidden_activation=activation)
+    assert (
+        F.L_model_backward(AL, Y, caches, hidden_activation=activation)["dW1"].shape
+        == p["W1"].shape
+    )
+
+
+def test_bad_inputs_raise_clear_errors(rng):
+    X, Y, p = small_problem(rng)
+    with pytest.raises(ValueError, match=r"activation must be one of 'linear', 'sigmoid'"):
+        F.linear_activation_forward(X, p["W1"], p["b1"], "softmax")
+    with pytest.raises(ValueError, match=r"A_prev must have shape \(5, \?\)"):
+        F.linear_forward(X[:3], p["W1"], p["b1"])
+    with pytest.raises(ValueError, match="missing key 'b2'"):
+        F.L_model_forward(X, {k: v for k, v in p.items() if k != "b2"})
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        F.L_model_forward(np.where(X > 1, np.nan, X), p)
+    with pytest.raises(ValueError, match="learning_rate"):
+        F.L_layer_model(X, Y, [5, 1], learning_rate=-1)
+    with pytest.raises(ValueError, match="labels 0 or 1"):
+        F.L_layer_model(X, Y * 2, [5, 1], num_iterations=1)
+
+
+# --- the course's published results on the cat data -------------------------------------------
+
+
+def test_cat_L_layer_model_reproduces_the_course(cat_data):
+    train_x, train_y, test_x, test_y, _ = cat_data
+    (parameters, costs), text = capture(
+        F.L_layer_model,
+        train_x,
+        train_y,
+        [12288, 20, 7, 5, 1],
+        num_iterations=2500,
+        print_cost=True,
+    )
+    assert round(float(costs[0]), 6) == 0.771749
+    assert text.splitlines()[0].startswith("Cost after iteration 0: 0.771749")
+    assert len(costs) == 25
+    (p_train, out_train) = capture(F.predict, train_x, train_y, parameters)
+    (p_test, out_test) = capture(F.predict, test_x, test_y, parameters)
+    assert round(float(np.mean(p_train == train_y)), 4) == 0.9856
+    assert round(float(np.mean(p_test == test_y)), 2) == 0.80
+    assert out_test == "Accuracy: 0.8\n"
+
+
+def test_cat_two_layer_model_reproduces_the_course(cat_data):
+    train_x, train_y, test_x, test_y, _ = cat_data
+    (parameters, costs), _ = capture(
+        F.two_layer_model, train_x, train_y, (12288, 7, 1), num_iterations=2500
+    )
+    p_test, _ = capture(F.predict, test_x, test_y, parameters)
+    assert round(float(np.mean(p_test == test_y)), 2) == 0.72
+    assert (
+        round(float(costs[0]), 6) == 0.693050
+    )  # the course's "Cost after iteration 0: 0.6930497356599888"

@@ -1,0 +1,293 @@
+"""Every compiled kernel against its numpy twin in fastnn.reference.
+
+Grids: dtype × activation × shape (m = 1, n = 1, k = 1, large K) × memory layout of the GEMM
+operands (C, F, and sub-block views whose leading dimension exceeds the row length), plus
+Hypothesis-drawn shapes and values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fastnn import _kernels, reference
+from fastnn._activations import ACTIVATIONS
+
+DTYPES = [np.float32, np.float64]
+RTOL = {np.float32: 2e-5, np.float64: 1e-12}
+ACTS = list(ACTIVATIONS)
+SHAPES = [(3, 4, 5), (1, 4, 5), (3, 1, 5), (3, 4, 1), (1, 1, 1), (7, 3000, 9)]  # (n, k, m)
+
+
+def close(got, want, dtype, k=1):
+    """Elementwise |got − want| ≤ rtol·√k·(1 + |want|): GEMM rounding grows with the length k."""
+    rtol = RTOL[dtype] * max(1.0, np.sqrt(k) / 4)
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol)
+
+
+def layout(a, kind):
+    """The same values in another memory layout, all readable by BLAS without a copy."""
+    if kind == "C":
+        return np.ascontiguousarray(a)
+    if kind == "F":
+        return np.asfortranarray(a)
+    if kind == "Cblock":  # row stride > number of columns
+        big = np.zeros((a.shape[0] + 2, a.shape[1] + 3), dtype=a.dtype)
+        big[1:-1, 2:-1] = a
+        return big[1:-1, 2:-1]
+    if kind == "Fblock":
+        big = np.zeros((a.shape[0] + 3, a.shape[1] + 2), dtype=a.dtype, order="F")
+        big[2:-1, 1:-1] = a
+        return big[2:-1, 1:-1]
+    raise ValueError(kind)
+
+
+LAYOUTS = ["C", "F", "Cblock", "Fblock"]
+
+
+def draw(rng, shape, dtype, scale=1.0):
+    return (rng.standard_normal(shape) * scale).astype(dtype)
+
+
+def test_activation_ids_match_the_table():
+    assert _kernels.ACTIVATION_IDS == {a.name: a.id for a in ACTIVATIONS.values()}
+
+
+@pytest.mark.parametrize("kind", LAYOUTS)
+def test_blas_readable_accepts_layouts_without_copy(kind, rng):
+    a = layout(draw(rng, (4, 5), np.float64), kind)
+    assert _kernels.blas_readable(a)
+
+
+def test_blas_readable_refuses_what_blas_cannot_read(rng):
+    a = draw(rng, (6, 8), np.float64)
+    assert not _kernels.blas_readable(a[:, ::2])
+    assert not _kernels.blas_readable(a[::-1])
+    assert not _kernels.blas_readable(a.reshape(6, 8, 1)[:, :, 0][:, ::-1])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", ACTS)
+@pytest.mark.parametrize("n,k,m", SHAPES)
+def test_dense_forward_matches_reference(dtype, activation, n, k, m, rng):
+    A_prev = draw(rng, (k, m), dtype)
+    W = draw(rng, (n, k), dtype, 1 / np.sqrt(k))
+    b = draw(rng, (n, 1), dtype)
+    A, Z = _kernels.dense_forward(A_prev, W, b, activation, 0.1, True)
+    A_ref, Z_ref = reference.dense_forward(A_prev, W, b, activation, 0.1, True)
+    assert A.dtype == dtype and Z.dtype == dtype and A.shape == (n, m)
+    close(Z, Z_ref, dtype, k)
+    close(A, A_ref, dtype, k)
+    A_only, no_Z = _kernels.dense_forward(A_prev, W, b, activation, 0.1, False)
+    assert no_Z is None
+    np.testing.assert_array_equal(A_only, A)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("w_layout", LAYOUTS)
+@pytest.mark.parametrize("a_layout", LAYOUTS)
+def test_dense_forward_layouts_give_identical_results(dtype, w_layout, a_layout, rng):
+    A_prev = draw(rng, (6, 5), dtype)
+    W = draw(rng, (4, 6), dtype)
+    b = layout(draw(rng, (4, 1), dtype), w_layout)
+    want, _ = reference.dense_forward(A_prev, W, b, "tanh")
+    got, _ = _kernels.dense_forward(layout(A_prev, a_layout), layout(W, w_layout), b, "tanh")
+    close(got, want, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", ACTS)
+@pytest.mark.parametrize("n,k,m", SHAPES)
+def test_dense_backward_matches_reference(dtype, activation, n, k, m, rng):
+    dA = draw(rng, (n, m), dtype)
+    Z = draw(rng, (n, m), dtype)
+    A_prev = draw(rng, (k, m), dtype)
+    W = draw(rng, (n, k), dtype)
+    got = _kernels.dense_backward(dA, Z, A_prev, W, activation, 0.2, True)
+    want = reference.dense_backward(dA, Z, A_prev, W, activation, 0.2, True)
+    for g, w in zip(got, want, strict=True):
+        assert g.dtype == dtype
+        close(g, w, dtype, max(k, m, n))
+    dA_prev, dW, db = _kernels.dense_backward(dA, Z, A_prev, W, activation, 0.2, False)
+    assert dA_prev is None
+    np.testing.assert_array_equal(dW, got[1])
+    np.testing.assert_array_equal(db, got[2])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("w_layout", LAYOUTS)
+@pytest.mark.parametrize("a_layout", LAYOUTS)
+def test_dense_backward_layouts(dtype, w_layout, a_layout, rng):
+    dA, Z = draw(rng, (4, 5), dtype), draw(rng, (4, 5), dtype)
+    A_prev, W = draw(rng, (6, 5), dtype), draw(rng, (4, 6), dtype)
+    want = reference.dense_backward(dA, Z, A_prev, W, "relu")
+    got = _kernels.dense_backward(dA, Z, layout(A_prev, a_layout), layout(W, w_layout), "relu")
+    for g, w in zip(got, want, strict=True):
+        close(g, w, dtype)
+
+
+def test_dense_kernels_refuse_mismatched_shapes(rng):
+    W, A_prev, b = draw(rng, (3, 4), np.float64), draw(rng, (5, 2), np.float64), np.zeros((3, 1))
+    with pytest.raises(ValueError, match="shapes"):
+        _kernels.dense_forward(A_prev, W, b, "relu")
+    with pytest.raises(ValueError, match="shapes"):
+        _kernels.dense_backward(np.zeros((3, 2)), np.zeros((3, 2)), A_prev, W, "relu")
+    with pytest.raises(ValueError, match="activation must be one of"):
+        _kernels.dense_forward(draw(rng, (4, 2), np.float64), W, b, "softplus")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("output", ["sigmoid", "linear"])
+@pytest.mark.parametrize("n,m", [(1, 1), (1, 7), (3, 5)])
+def test_output_loss_matches_reference(dtype, output, n, m, rng):
+    Z = draw(rng, (n, m), dtype, 3)
+    Y = (
+        (rng.random((n, m)) > 0.5).astype(dtype)
+        if output == "sigmoid"
+        else draw(rng, (n, m), dtype)
+    )
+    J, A, dZ = _kernels.output_loss(Z, Y, output)
+    J_ref, A_ref, dZ_ref = reference.output_loss(Z, Y, output)
+    close(J, J_ref, dtype)
+    close(A, A_ref, dtype)
+    close(dZ, dZ_ref, dtype)
+    close(dZ, A - Y, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sigmoid_cross_entropy_is_finite_and_accurate_for_huge_logits(dtype):
+    z = np.array([[-1e4, -1e4, -50.0, 0.0, 50.0, 1e4, 1e4]], dtype=dtype)
+    y = np.array([[0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0]], dtype=dtype)
+    with np.errstate(all="raise"):
+        J, A, dZ = _kernels.output_loss(z, y, "sigmoid")
+    # −[y log σ(z) + (1 − y) log(1 − σ(z))] per element, written as softplus by hand:
+    per_element = [0.0, 1e4, 50.0, np.log(2.0), 50.0, 1e4, 0.0]
+    assert np.isfinite(J)
+    np.testing.assert_allclose(J, np.mean(per_element), rtol=1e-6)
+    assert np.isfinite(A).all() and np.isfinite(dZ).all()
+    np.testing.assert_array_equal(A[0, [0, 5]], [0.0, 1.0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cross_entropy_cost_matches_reference_and_course(dtype, rng):
+    AL = rng.uniform(0.01, 0.99, (1, 9)).astype(dtype)
+    Y = (rng.random((1, 9)) > 0.5).astype(dtype)
+    got = _kernels.cross_entropy_cost(AL, Y)
+    close(got, reference.cross_entropy_cost(AL, Y), dtype)
+    course = float(np.squeeze(-(Y @ np.log(AL).T + (1 - Y) @ np.log(1 - AL).T) / 9))
+    close(got, course, dtype)
+
+
+def test_cross_entropy_cost_of_exact_probabilities_is_finite():
+    AL = np.array([[0.0, 1.0, 0.5]])
+    Y = np.array([[0.0, 1.0, 1.0]])
+    np.testing.assert_allclose(_kernels.cross_entropy_cost(AL, Y), np.log(2) / 3, rtol=1e-15)
+    assert _kernels.cross_entropy_cost(np.array([[0.0]]), np.array([[1.0]])) == np.inf
+
+
+def _net(rng, dims, dtype):
+    Ws = [
+        draw(rng, (dims[l + 1], dims[l]), dtype, 1 / np.sqrt(dims[l])) for l in range(len(dims) - 1)
+    ]
+    bs = [draw(rng, (d, 1), dtype, 0.1) for d in dims[1:]]
+    return Ws, bs
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", ACTS)
+@pytest.mark.parametrize("output", ["sigmoid", "linear"])
+@pytest.mark.parametrize("dims", [[3, 1], [4, 5, 1], [6, 5, 4, 1], [1, 1, 1]])
+def test_train_matches_reference(dtype, activation, output, dims, rng):
+    m = 7
+    X = draw(rng, (dims[0], m), dtype)
+    Y = (
+        (rng.random((1, m)) > 0.5).astype(dtype)
+        if output == "sigmoid"
+        else draw(rng, (1, m), dtype)
+    )
+    Ws, bs = _net(rng, dims, dtype)
+    acts = [activation] * (len(dims) - 2)
+    Ws_ref, bs_ref = [W.copy() for W in Ws], [b.copy() for b in bs]
+    costs, final, done, pending = _kernels.train(X, Y, Ws, bs, acts, 0.1, output, 0.05, 30, 7)
+    want = reference.train(X, Y, Ws_ref, bs_ref, acts, 0.1, output, 0.05, 30, 7)
+    assert (done, pending) == (30, None)
+    assert len(costs) == len(want[0]) == 5  # iterations 0, 7, 14, 21, 28
+    close(costs, want[0], dtype)
+    close(final, want[1], dtype)
+    for got_p, want_p in zip(Ws + bs, Ws_ref + bs_ref, strict=True):
+        assert got_p.dtype == dtype
+        close(got_p, want_p, dtype)
+
+
+@pytest.mark.parametrize("x_layout", LAYOUTS)
+def test_train_reads_X_in_any_blas_layout(x_layout, rng):
+    X = draw(rng, (5, 8), np.float64)
+    Y = (rng.random((1, 8)) > 0.5).astype(np.float64)
+    Ws, bs = _net(rng, [5, 3, 1], np.float64)
+    Ws_ref, bs_ref = [W.copy() for W in Ws], [b.copy() for b in bs]
+    _kernels.train(layout(X, x_layout), Y, Ws, bs, ["tanh"], 0.0, "sigmoid", 0.1, 5, 1)
+    reference.train(X, Y, Ws_ref, bs_ref, ["tanh"], 0.0, "sigmoid", 0.1, 5, 1)
+    for got_p, want_p in zip(Ws + bs, Ws_ref + bs_ref, strict=True):
+        close(got_p, want_p, np.float64)
+
+
+def test_train_calls_back_at_every_recorded_cost_and_stops_on_its_exception(rng):
+    X = draw(rng, (3, 4), np.float64)
+    Y = np.array([[0.0, 1.0, 1.0, 0.0]])
+    Ws, bs = _net(rng, [3, 2, 1], np.float64)
+    seen = []
+
+    def callback(i, cost):
+        seen.append((i, cost))
+        if i == 20:
+            raise RuntimeError("stop here")
+
+    costs, _, done, pending = _kernels.train(
+        X, Y, Ws, bs, ["relu"], 0.0, "sigmoid", 0.1, 100, 10, callback
+    )
+    assert [i for i, _ in seen] == [0, 10, 20]
+    assert [c for _, c in seen] == costs
+    assert done == 21 and isinstance(pending, RuntimeError)
+
+
+def test_train_with_zero_iterations_changes_nothing(rng):
+    X = draw(rng, (3, 4), np.float64)
+    Ws, bs = _net(rng, [3, 2, 1], np.float64)
+    before = [p.copy() for p in Ws + bs]
+    costs, final, done, pending = _kernels.train(
+        X, np.ones((1, 4)), Ws, bs, ["relu"], 0.0, "sigmoid", 0.1, 0, 10
+    )
+    assert (costs, done, pending) == ([], 0, None) and np.isnan(final)
+    for p, q in zip(before, Ws + bs, strict=True):
+        np.testing.assert_array_equal(p, q)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 9),
+    k=st.integers(1, 9),
+    m=st.integers(1, 9),
+    activation=st.sampled_from(ACTS),
+    dtype=st.sampled_from(DTYPES),
+    seed=st.integers(0, 2**32 - 1),
+    scale=st.sampled_from([1e-3, 1.0, 30.0]),
+    w_layout=st.sampled_from(LAYOUTS),
+)
+def test_dense_forward_and_backward_property(n, k, m, activation, dtype, seed, scale, w_layout):
+    rng = np.random.default_rng(seed)
+    A_prev, W, b = (
+        draw(rng, (k, m), dtype, scale),
+        draw(rng, (n, k), dtype),
+        draw(rng, (n, 1), dtype),
+    )
+    A, Z = _kernels.dense_forward(A_prev, layout(W, w_layout), b, activation, 0.3)
+    A_ref, Z_ref = reference.dense_forward(A_prev, W, b, activation, 0.3)
+    close(Z, Z_ref, dtype, k)
+    close(A, A_ref, dtype, k)
+    dA = draw(rng, (n, m), dtype)
+    got = _kernels.dense_backward(dA, Z, A_prev, layout(W, w_layout), activation, 0.3)
+    want = reference.dense_backward(dA, Z, A_prev, W, activation, 0.3)
+    for g, w in zip(got, want, strict=True):
+        close(g, w, dtype, max(n, m))

@@ -1,0 +1,266 @@
+"""fastnn.Model: training results, the course's figures, persistence, interruption, threads."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import course
+import fastnn
+from fastnn import Model, functional
+from fastnn.datasets import make_planar
+
+
+def test_planar_tanh_classifier_reaches_the_course_accuracy():
+    X, Y = make_planar()
+    model = Model([2, 4, 1], hidden_activation="tanh", init="small")
+    model.fit(X, Y, learning_rate=1.2, num_iterations=10000)
+    assert model.n_iter_ == 10000
+    assert len(model.costs_) == 100
+    assert model.score(X, Y) >= 0.88
+
+
+def test_costs_match_the_course_L_layer_model_and_the_reference(rng):
+    X = rng.standard_normal((6, 30))
+    Y = (rng.random((1, 30)) > 0.5).astype(float)
+    model = Model([6, 5, 3, 1]).fit(X, Y, learning_rate=0.05, num_iterations=250)
+    np.random.seed(0)
+    params_c, costs_c = course.L_layer_model(X, Y, [6, 5, 3, 1], 0.05, 250)
+    np.testing.assert_allclose(model.costs_, np.array(costs_c, dtype=float), rtol=1e-10)
+    for key, value in model.parameters.items():
+        np.testing.assert_allclose(value, params_c[key], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("hidden", ["relu", "tanh", "sigmoid", "leaky_relu", "linear"])
+def test_fit_predict_every_activation_and_dtype(dtype, hidden, rng):
+    X = rng.standard_normal((3, 60))
+    Y = (X[0:1] + 0.5 * X[1:2] > 0).astype(float)
+    model = Model([3, 6, 1], hidden_activation=hidden, init="he", dtype=dtype, seed=3)
+    model.fit(X, Y, learning_rate=0.5, num_iterations=300)
+    assert model.parameters["W1"].dtype == dtype
+    assert model.predict(X).shape == (1, 60)
+    assert model.score(X, Y) > 0.9
+    proba = model.predict_proba(X)
+    assert proba.dtype == dtype and ((proba >= 0) & (proba <= 1)).all()
+    np.testing.assert_array_equal(model.predict(X), (proba > 0.5).astype(dtype))
+
+
+def test_per_layer_activations_and_regression(rng):
+    X = rng.standard_normal((2, 80))
+    Y = 3 * X[0] - 2 * X[1] + 0.5
+    model = Model(
+        [2, 8, 4, 1], hidden_activation=["tanh", "linear"], output="linear", init="xavier"
+    )
+    model.fit(X, Y, learning_rate=0.05, num_iterations=2000)
+    assert model.score(X, Y) > 0.99
+    assert model.predict(X).shape == (1, 80)
+    with pytest.raises(ValueError, match="predict_proba needs output='sigmoid'"):
+        model.predict_proba(X)
+
+
+def test_initialisations_are_seeded_in_the_course_order():
+    np.testing.assert_array_equal(
+        Model([7, 5, 3, 1]).parameters["W2"],
+        functional.initialize_parameters_deep([7, 5, 3, 1])["W2"],
+    )
+    small = Model([6, 4, 1], init="small").parameters
+    np.testing.assert_array_equal(small["W1"], functional.initialize_parameters(6, 4, 1)["W1"])
+    state = np.random.get_state()[1].copy()
+    Model([5, 3, 1], seed=7)
+    np.testing.assert_array_equal(np.random.get_state()[1], state)  # global RNG untouched
+    he = Model([400, 300, 1], init="he", seed=0).parameters["W1"]
+    assert abs(he.std() - np.sqrt(2 / 400)) < 0.01 * np.sqrt(2 / 400) * 5
+    assert not Model([3, 1], init="zeros").parameters["W1"].any()
+    with pytest.raises(ValueError, match="only works without hidden layers"):
+        Model([3, 2, 1], init="zeros")
+
+
+def test_from_parameters_and_parameters_are_copies(rng):
+    params = functional.initialize_parameters_deep([4, 3, 1])
+    model = Model.from_parameters(params, hidden_activation="tanh")
+    assert model.layer_dims == [4, 3, 1] and model.hidden_activations == ["tanh"]
+    got = model.parameters
+    got["W1"][:] = 0
+    assert model.parameters["W1"].any()
+    X = rng.standard_normal((4, 5))
+    AL, _ = functional.L_model_forward(X, params, hidden_activation="tanh")
+    np.testing.assert_allclose(model.predict_proba(X), AL, rtol=1e-14)
+
+
+def test_save_and_load_give_identical_predictions(tmp_path, rng):
+    X = rng.standard_normal((3, 20)) * 5 + 2
+    Y = (X[0:1] > 2).astype(float)
+    model = Model(
+        [3, 4, 1],
+        hidden_activation="leaky_relu",
+        leaky_slope=0.1,
+        standardize=True,
+        dtype=np.float32,
+    )
+    model.fit(X, Y, learning_rate=0.3, num_iterations=200)
+    path = tmp_path / "model.npz"
+    model.save(path)
+    loaded = fastnn.load(path)
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    assert loaded.dtype == np.float32 and loaded.leaky_slope == pytest.approx(0.1)
+    assert loaded.costs_ == pytest.approx(model.costs_) and loaded.n_iter_ == 200
+    np.testing.assert_array_equal(loaded.x_mean_, model.x_mean_)
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]  # no temporary file left
+
+
+def test_load_refuses_bad_files(tmp_path, rng):
+    with pytest.raises(FileNotFoundError):
+        fastnn.load(tmp_path / "missing.npz")
+    good = tmp_path / "good.npz"
+    Model([2, 1]).save(good)
+    data = good.read_bytes()
+    cases = {
+        "truncated.npz": data[: len(data) // 2],
+        "garbage.npz": b"not a zip file at all",
+        "empty.npz": b"",
+    }
+    for name, content in cases.items():
+        (tmp_path / name).write_bytes(content)
+    np.savez(tmp_path / "foreign.npz", X=np.ones(3))
+    np.savez(tmp_path / "pickled.npz", format=np.array([{"a": 1}], dtype=object))
+    np.savez(tmp_path / "newer.npz", format=np.array("fastnn-model"), format_version=np.array(99))
+    for name in [*cases, "foreign.npz", "pickled.npz", "newer.npz"]:
+        with pytest.raises(ValueError, match=name):
+            fastnn.load(tmp_path / name)
+
+
+def test_a_failed_save_leaves_the_previous_file_intact(tmp_path, monkeypatch):
+    path = tmp_path / "model.npz"
+    Model([2, 1], seed=1).save(path)
+    before = path.read_bytes()
+
+    def broken_savez(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", broken_savez)
+    with pytest.raises(OSError, match="disk full"):
+        Model([2, 1], seed=2).save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
+
+
+def test_ctrl_c_stops_promptly_with_the_parameters_of_the_last_completed_iteration():
+    X, Y = make_planar()
+    model = Model([2, 50, 50, 1], hidden_activation="tanh")
+    start_params = model.parameters
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    started = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, Y, learning_rate=0.1, num_iterations=10**8)
+    elapsed = time.perf_counter() - started
+    timer.join()
+    assert elapsed < 0.3 + 1.0, f"fit took {elapsed:.2f}s to notice Ctrl-C"
+    assert 0 < model.n_iter_ < 10**8
+    replay = Model.from_parameters(start_params, hidden_activation="tanh")
+    replay.fit(X, Y, learning_rate=0.1, num_iterations=model.n_iter_)
+    for key, value in replay.parameters.items():
+        np.testing.assert_allclose(model.parameters[key], value, rtol=1e-12, atol=1e-14)
+
+
+def test_divergence_raises_and_restores_finite_parameters(rng):
+    X = rng.standard_normal((3, 20)) * 100
+    Y = X[0] * 50
+    model = Model([3, 5, 1], output="linear")
+    with pytest.raises(FloatingPointError, match="diverged.*iteration"):
+        model.fit(X, Y, learning_rate=10.0, num_iterations=500, cost_every=10)
+    assert all(np.isfinite(v).all() for v in model.parameters.values())
+
+
+def test_two_models_in_two_threads_match_sequential_fits(rng):
+    X = rng.standard_normal((20, 300))
+    Y = (X[0:1] > 0).astype(float)
+
+    def make():
+        return [Model([20, 16, 8, 1], seed=s) for s in (1, 2)]
+
+    sequential = [m.fit(X, Y, 0.1, 300) for m in make()]
+    parallel = make()
+    threads = [threading.Thread(target=m.fit, args=(X, Y, 0.1, 300)) for m in parallel]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for a, b in zip(sequential, parallel, strict=True):
+        for key, value in a.parameters.items():
+            np.testing.assert_array_equal(b.parameters[key], value)
+
+
+def test_one_model_fitted_from_two_threads_at_once_refuses_the_second(rng):
+    X = rng.standard_normal((2, 50))
+    Y = (X[0:1] > 0).astype(float)
+    model = Model([2, 30, 30, 1])
+    errors = []
+    started = threading.Event()
+
+    def first():
+        model.fit(X, Y, 0.01, 200000, callback=lambda i, c: started.set(), cost_every=1)
+
+    t = threading.Thread(target=first)
+    t.start()
+    started.wait(5)
+    try:
+        model.fit(X, Y, 0.01, 10)
+    except RuntimeError as err:
+        errors.append(str(err))
+    t.join()
+    assert errors and "already being fitted" in errors[0]
+
+
+def test_fit_arguments_are_validated(rng):
+    X = rng.standard_normal((2, 5))
+    Y = np.array([0, 1, 1, 0, 1])
+    model = Model([2, 3, 1])
+    for kwargs, match in [
+        ({"learning_rate": 0}, "learning_rate"),
+        ({"learning_rate": float("nan")}, "learning_rate"),
+        ({"num_iterations": -1}, "num_iterations"),
+        ({"cost_every": -5}, "cost_every"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            model.fit(X, Y, **kwargs)
+    with pytest.raises(ValueError, match=r"X must have shape \(2, \?\)"):
+        model.fit(X[:1], Y)
+    with pytest.raises(ValueError, match=r"Y must have shape \(1, 5\) or \(5,\)"):
+        model.fit(X, Y[:3])
+    with pytest.raises(ValueError, match="labels 0 or 1"):
+        model.fit(X, Y + 1)
+    with pytest.raises(TypeError, match="X must hold real numbers"):
+        model.fit(X.astype(complex), Y)
+    with pytest.raises(ValueError, match="hidden_activation needs one name per hidden layer"):
+        Model([2, 3, 3, 1], hidden_activation=["relu"])
+    with pytest.raises(ValueError, match="output must be one of"):
+        Model([2, 1], output="softmax")
+    with pytest.raises(ValueError, match=r"leaky_slope must be in \[0, 1\)"):
+        Model([2, 3, 1], leaky_slope=1.5)
+    assert "Model([2, 3, 1]" in repr(model)
+
+
+# --- the course's figures through Model ---------------------------------------------------------
+
+
+def test_cat_logistic_regression_matches_week_2(cat_data):
+    train_x, train_y, test_x, test_y, _ = cat_data
+    model = Model([12288, 1], init="zeros").fit(
+        train_x, train_y, learning_rate=0.005, num_iterations=2000
+    )
+    assert round(model.score(train_x, train_y), 4) == 0.9904
+    assert round(model.score(test_x, test_y), 2) == 0.70
+
+
+def test_cat_L_layer_model_costs_through_Model(cat_data):
+    train_x, train_y, test_x, test_y, _ = cat_data
+    model = Model([12288, 20, 7, 5, 1], dtype=np.float32).fit(train_x, train_y, 0.0075, 300)
+    assert round(model.costs_[0], 5) == 0.77175  # float32: the course's 0.771749 to 5 places
+    assert model.costs_[-1] < model.costs_[0]
