@@ -210,9 +210,11 @@ def test_train_matches_reference(dtype, activation, output, dims, rng):
     Ws, bs = _net(rng, dims, dtype)
     acts = [activation] * (len(dims) - 2)
     Ws_ref, bs_ref = [W.copy() for W in Ws], [b.copy() for b in bs]
-    costs, final, done, pending = _kernels.train(X, Y, Ws, bs, acts, 0.1, output, 0.05, 30, 7)
+    costs, final, done, pending, diverged = _kernels.train(
+        X, Y, Ws, bs, acts, 0.1, output, 0.05, 30, 7
+    )
     want = reference.train(X, Y, Ws_ref, bs_ref, acts, 0.1, output, 0.05, 30, 7)
-    assert (done, pending) == (30, None)
+    assert (done, pending, diverged) == (30, None, -1) == want[2:]
     assert len(costs) == len(want[0]) == 5  # iterations 0, 7, 14, 21, 28
     close(costs, want[0], dtype)
     close(final, want[1], dtype)
@@ -244,7 +246,7 @@ def test_train_calls_back_at_every_recorded_cost_and_stops_on_its_exception(rng)
         if i == 20:
             raise RuntimeError("stop here")
 
-    costs, _, done, pending = _kernels.train(
+    costs, _, done, pending, _ = _kernels.train(
         X, Y, Ws, bs, ["relu"], 0.0, "sigmoid", 0.1, 100, 10, callback
     )
     assert [i for i, _ in seen] == [0, 10, 20]
@@ -256,12 +258,100 @@ def test_train_with_zero_iterations_changes_nothing(rng):
     X = draw(rng, (3, 4), np.float64)
     Ws, bs = _net(rng, [3, 2, 1], np.float64)
     before = [p.copy() for p in Ws + bs]
-    costs, final, done, pending = _kernels.train(
+    costs, final, done, pending, diverged = _kernels.train(
         X, np.ones((1, 4)), Ws, bs, ["relu"], 0.0, "sigmoid", 0.1, 0, 10
     )
-    assert (costs, done, pending) == ([], 0, None) and np.isnan(final)
+    assert (costs, done, pending, diverged) == ([], 0, None, -1) and np.isnan(final)
     for p, q in zip(before, Ws + bs, strict=True):
         np.testing.assert_array_equal(p, q)
+
+
+def _wide_problem(rng, dims, m, dtype, output="sigmoid"):
+    X = rng.random((dims[0], m)).astype(dtype)  # non-negative, like pixels: XᵀX is far from I
+    Y = (
+        (rng.random((1, m)) > 0.5).astype(dtype)
+        if output == "sigmoid"
+        else draw(rng, (1, m), dtype)
+    )
+    Ws, bs = _net(rng, dims, dtype)
+    return X, Y, Ws, bs
+
+
+@pytest.mark.parametrize("dims", [[300, 1], [300, 6, 1], [300, 8, 5, 3, 1]])
+@pytest.mark.parametrize("activation", ACTS)
+@pytest.mark.parametrize("output", ["sigmoid", "linear"])
+@pytest.mark.parametrize("x_layout", ["C", "F"])
+def test_gram_path_equals_direct_path_in_float64(dims, activation, output, x_layout, rng):
+    X, Y, Ws, bs = _wide_problem(rng, dims, 40, np.float64, output)
+    X = layout(X, x_layout)
+    acts = [activation] * (len(dims) - 2)
+    Ws_g, bs_g = [W.copy() for W in Ws], [b.copy() for b in bs]
+    # A stable learning rate: an oscillating run would amplify rounding differences.
+    direct = _kernels.train(X, Y, Ws, bs, acts, 0.05, output, 0.003, 1000, 100, None, False)
+    gram = _kernels.train(X, Y, Ws_g, bs_g, acts, 0.05, output, 0.003, 1000, 100, None, True)
+    assert direct[0][-1] < direct[0][0]
+    assert gram[2:] == direct[2:] == (1000, None, -1)
+    np.testing.assert_allclose(gram[0], direct[0], rtol=1e-9)
+    for g, d in zip(Ws_g + bs_g, Ws + bs, strict=True):
+        np.testing.assert_allclose(g, d, rtol=1e-9, atol=1e-9 * np.abs(d).max())
+
+
+def test_gram_path_float32_drift_is_bounded(rng):
+    X, Y, Ws, bs = _wide_problem(rng, [500, 10, 4, 1], 60, np.float64)
+
+    def run(dtype, gram, iterations):
+        W, b = [w.astype(dtype) for w in Ws], [x.astype(dtype) for x in bs]
+        out = _kernels.train(
+            X.astype(dtype),
+            Y.astype(dtype),
+            W,
+            b,
+            ["tanh"] * 2,
+            0.0,
+            "sigmoid",
+            0.05,
+            iterations,
+            50,
+            None,
+            gram,
+        )
+        return out, W + b
+
+    # A few iterations: the Gram path's float32 rounding matches the direct path's.
+    (_, short_gram), (_, short_direct) = run(np.float32, True, 10), run(np.float32, False, 10)
+    for g, d in zip(short_gram, short_direct, strict=True):
+        np.testing.assert_allclose(g, d, rtol=1e-4, atol=1e-5 * np.abs(d).max())
+    # 600 iterations cross two refreshes of W1 and Z1 (every 250): the float32 Gram run ends
+    # as close to the float64 trajectory as the float32 direct run does, within 1%.
+    exact, _ = run(np.float64, False, 600)
+    for gram in (False, True):
+        approx, _ = run(np.float32, gram, 600)
+        np.testing.assert_allclose(approx[1], exact[1], rtol=1e-2)
+        np.testing.assert_allclose(approx[0][-4:], exact[0][-4:], rtol=1e-2)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the reference overflows on purpose
+@pytest.mark.parametrize("gram", [False, True])
+def test_divergence_restores_the_last_finite_parameters_like_the_reference(gram, rng):
+    X, _, Ws, bs = _wide_problem(rng, [50, 6, 1], 20, np.float64)
+    X *= 30
+    Y = draw(rng, (1, 20), np.float64) * 1e3
+    Ws_ref, bs_ref = [W.copy() for W in Ws], [b.copy() for b in bs]
+    got = _kernels.train(X, Y, Ws, bs, ["linear"], 0.0, "linear", 5.0, 400, 5, None, gram)
+    want = reference.train(X, Y, Ws_ref, bs_ref, ["linear"], 0.0, "linear", 5.0, 400, 5)
+    assert got[4] > 0 and got[4] == want[4]  # the iteration whose cost was not finite
+    assert got[2] == want[2] == got[4] - 5  # parameters are those of the previous record
+    assert not np.isfinite(got[1])
+    for g, w in zip(Ws + bs, Ws_ref + bs_ref, strict=True):
+        assert np.isfinite(g).all()
+        np.testing.assert_allclose(g, w, rtol=1e-6)
+
+
+def test_gram_is_chosen_only_when_cheaper():
+    assert _kernels.gram_is_cheaper([12288, 20, 7, 5, 1], 209, 2500)
+    assert not _kernels.gram_is_cheaper([12288, 20, 7, 5, 1], 209, 1)
+    assert not _kernels.gram_is_cheaper([784, 128, 64, 1], 1024, 2500)  # n_x < m
+    assert not _kernels.gram_is_cheaper([2, 4, 1], 400, 10000)
 
 
 @settings(max_examples=60, deadline=None)

@@ -201,21 +201,28 @@ def test_one_model_fitted_from_two_threads_at_once_refuses_the_second(rng):
     X = rng.standard_normal((2, 50))
     Y = (X[0:1] > 0).astype(float)
     model = Model([2, 30, 30, 1])
-    errors = []
-    started = threading.Event()
+    inside, second_done = threading.Event(), threading.Event()
+
+    class Stop(Exception):
+        pass
+
+    def hold(i, cost):  # keeps the first fit running until the second attempt is over
+        inside.set()
+        second_done.wait(10)
+        raise Stop
 
     def first():
-        model.fit(X, Y, 0.01, 200000, callback=lambda i, c: started.set(), cost_every=1)
+        with pytest.raises(Stop):
+            model.fit(X, Y, 0.01, 10**6, callback=hold)
 
     t = threading.Thread(target=first)
     t.start()
-    started.wait(5)
-    try:
+    assert inside.wait(10)
+    with pytest.raises(RuntimeError, match="already being fitted"):
         model.fit(X, Y, 0.01, 10)
-    except RuntimeError as err:
-        errors.append(str(err))
+    second_done.set()
     t.join()
-    assert errors and "already being fitted" in errors[0]
+    assert model.n_iter_ == 1  # the first fit stopped cleanly after its first iteration
 
 
 def test_fit_arguments_are_validated(rng):
@@ -259,8 +266,26 @@ def test_cat_logistic_regression_matches_week_2(cat_data):
     assert round(model.score(test_x, test_y), 2) == 0.70
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gram_path_through_Model_matches_the_direct_path(dtype, rng):
+    X = rng.random((400, 30)).astype(dtype)
+    Y = (rng.random((1, 30)) > 0.5).astype(dtype)
+    direct = Model([400, 6, 1], dtype=dtype).fit(X, Y, 0.05, 50, path="direct")
+    gram = Model([400, 6, 1], dtype=dtype).fit(X, Y, 0.05, 50, path="gram")
+    rtol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(gram.costs_, direct.costs_, rtol=rtol)
+    np.testing.assert_allclose(gram.predict_proba(X), direct.predict_proba(X), rtol=rtol)
+    with pytest.raises(ValueError, match="path must be one of"):
+        Model([400, 1]).fit(X, Y, path="fast")
+
+
 def test_cat_L_layer_model_costs_through_Model(cat_data):
     train_x, train_y, test_x, test_y, _ = cat_data
-    model = Model([12288, 20, 7, 5, 1], dtype=np.float32).fit(train_x, train_y, 0.0075, 300)
-    assert round(model.costs_[0], 5) == 0.77175  # float32: the course's 0.771749 to 5 places
-    assert model.costs_[-1] < model.costs_[0]
+    model = Model([12288, 20, 7, 5, 1]).fit(train_x, train_y, 0.0075, 2500)  # auto: the Gram path
+    assert round(model.costs_[0], 6) == 0.771749
+    assert round(model.costs_[-1], 6) == 0.092878  # the course's "Cost after iteration 2400"
+    assert round(model.score(train_x, train_y), 4) == 0.9856
+    assert round(model.score(test_x, test_y), 2) == 0.80
+    model32 = Model([12288, 20, 7, 5, 1], dtype=np.float32).fit(train_x, train_y, 0.0075, 300)
+    assert round(model32.costs_[0], 5) == 0.77175  # float32: the course's 0.771749 to 5 places
+    assert model32.costs_[-1] < model32.costs_[0]

@@ -113,7 +113,7 @@ class _Kernels:
             )
             iterations = max(1, args[8]) if name == "train" else 1
             compare(name, got, want, _arrays(args), size, iterations)
-            if name == "train":  # in-place results: the parameter lists
+            if name == "train":  # in-place results: the parameter lists (W1 materialised)
                 compare(name, args[2:4], ref_args[2:4], _arrays(args), size, iterations)
             return got
 

@@ -33,6 +33,7 @@ from fastnn._validation import (
 __all__ = ["Model", "load", "INITS", "OUTPUTS"]
 
 OUTPUTS = ("sigmoid", "linear")
+PATHS = ("auto", "direct", "gram")
 FORMAT_VERSION = 1
 
 
@@ -56,38 +57,33 @@ def _check_choice(value, name: str, choices) -> str:
     return value
 
 
-def _run_training(X, Y, Ws, bs, activations, slope, output, lr, num_iterations, cost_every, report):
-    """Train in place on Ws/bs with the compiled loop; returns (costs, final_cost, n_done).
+def _run_training(
+    X, Y, Ws, bs, activations, slope, output, lr, num_iterations, cost_every, report, path="auto"
+):
+    """Train in place on Ws/bs with the compiled loop; returns (costs, final_cost, n_done, pending).
 
-    ``report(i, cost)`` runs at every recorded cost. A non-finite cost stops training with
-    FloatingPointError naming the iteration, after restoring the parameters saved at the last
-    recorded iteration whose cost was finite. Ctrl-C (or an exception from ``report``) stops
-    training with the parameters of the last completed iteration, then propagates.
+    ``report(i, cost)`` runs at every recorded cost. ``path``: "direct", "gram" (wide inputs:
+    layer 1 advanced through XᵀX) or "auto" (the cheaper in FLOPs). A non-finite cost raises
+    FloatingPointError naming the iteration, with the parameters restored to the last iteration
+    whose cost was finite. Ctrl-C (or an exception from ``report``) stops training with the
+    parameters of the last completed iteration; the caller re-raises it (``pending``).
     """
-    saved = [np.array(p) for p in (*Ws, *bs)]
-    diverged = []
+    from fastnn._kernels import gram_is_cheaper
 
-    def on_record(i, cost):
-        if not np.isfinite(cost):
-            diverged.append(i)
-            raise FloatingPointError  # stops the compiled loop; replaced by a clear message below
-        for dst, src in zip(saved, (*Ws, *bs), strict=True):
-            np.copyto(dst, src)
-        if report is not None:
-            report(i, cost)
-
-    costs, final_cost, done, pending = kernels.train(
-        X, Y, Ws, bs, activations, slope, output, lr, num_iterations, cost_every, on_record
+    _check_choice(path, "path", PATHS)
+    dims = [X.shape[0]] + [W.shape[0] for W in Ws]
+    if path == "auto":
+        gram = gram_is_cheaper(dims, X.shape[1], num_iterations)
+    else:
+        gram = path == "gram"
+    costs, final_cost, done, pending, diverged_at = kernels.train(
+        X, Y, Ws, bs, activations, slope, output, lr, num_iterations, cost_every, report, gram
     )
-    if pending is None and done and not np.isfinite(final_cost):
-        diverged.append(done - 1)
-    if diverged:
-        for dst, src in zip((*Ws, *bs), saved, strict=True):
-            np.copyto(dst, src)
+    if diverged_at >= 0:
         raise FloatingPointError(
-            f"training diverged: the cost is {costs[-1] if costs else final_cost} at iteration "
-            f"{diverged[0]} (learning_rate={lr} is probably too large); the parameters were "
-            "restored to the last recorded iteration with a finite cost"
+            f"training diverged: the cost is {final_cost} at iteration {diverged_at} "
+            f"(learning_rate={lr} is probably too large); the parameters are those of iteration "
+            f"{done}, the last whose cost was finite"
         )
     return costs, final_cost, done, pending
 
@@ -264,13 +260,20 @@ class Model:
         print_cost: bool = False,
         cost_every: int = 100,
         callback: Callable[[int, float], object] | None = None,
+        path: str = "auto",
     ) -> Model:
         """Full-batch gradient descent from the current parameters, entirely in compiled code.
 
         Prints "Cost after iteration i: J" at each recorded cost when ``print_cost``;
         ``callback(i, cost)`` runs at the same moments (every ``cost_every`` iterations, from 0).
         Ctrl-C stops within a fraction of a second with the parameters of the last completed
-        iteration and re-raises KeyboardInterrupt. A diverging cost raises FloatingPointError.
+        iteration and re-raises KeyboardInterrupt. A diverging cost raises FloatingPointError
+        with the parameters of the last iteration whose cost was finite.
+
+        ``path`` chooses how layer 1 is trained: "direct" (W1·X and dZ1·Xᵀ every iteration),
+        "gram" (for wide inputs, n_x > m: Z1 advanced through the m×m matrix XᵀX and W1
+        materialised when training stops; same result up to rounding) or "auto" (the one with
+        fewer FLOPs for this shape and iteration count).
         """
         lr = check_learning_rate(learning_rate)
         num_iterations = check_count(num_iterations, "num_iterations")
@@ -307,6 +310,7 @@ class Model:
                 num_iterations,
                 cost_every,
                 report,
+                path,
             )
             self.costs_, self.n_iter_ = costs, done
         finally:

@@ -62,30 +62,21 @@ def cross_entropy_cost(AL, Y):
     return float(-np.sum(pos + neg) / m)
 
 
-def train(
-    X,
-    Y,
-    Ws,
-    bs,
-    activations,
-    slope,
-    output,
-    learning_rate,
-    num_iterations,
-    cost_every,
-    callback=None,
-):
+def train(X, Y, Ws, bs, activations, slope, output, learning_rate, num_iterations, cost_every,
+          callback=None, gram=False):
     """Full-batch gradient descent, in place on the lists ``Ws`` and ``bs``.
 
     Each iteration: forward through every layer, output loss, backward, W ← W − α dW, b ← b − α db.
-    Returns (costs, final_cost, n_done, None): the costs at iterations 0, cost_every, … (before
-    that iteration's update), the cost at the last iteration, and the iterations completed.
-    ``callback(i, cost)`` runs at each recorded cost.
+    ``gram`` is accepted for signature parity and ignored: this is the direct path, the oracle
+    the Gram path must agree with. A non-finite cost (checked where it is computed: recorded
+    iterations and the last) restores the parameters of the last such iteration with a finite
+    cost and stops. Returns (costs, final_cost, n_done, None, diverged_at) like the kernel.
     """
     L = len(Ws)
     m = X.shape[1]
     costs = []
     final_cost = float("nan")
+    snapshot, snap_it, done = [p.copy() for p in Ws + bs], 0, 0
     for i in range(num_iterations):
         As, Zs = [X], []
         for l in range(L - 1):
@@ -94,6 +85,13 @@ def train(
             Zs.append(Z)
         ZL = np.dot(Ws[-1], As[-1]) + bs[-1]
         J, _, dZ = output_loss(ZL, Y, output)
+        recorded = bool(cost_every) and i % cost_every == 0
+        if recorded or i == num_iterations - 1:
+            if not np.isfinite(J):
+                for p, saved in zip(Ws + bs, snapshot, strict=True):
+                    p[...] = saved
+                return costs, J, snap_it, None, i
+            snapshot, snap_it = [p.copy() for p in Ws + bs], i
         for l in reversed(range(L)):
             dW = 1.0 / m * np.dot(dZ, As[l].T)
             db = 1.0 / m * np.sum(dZ, axis=1, keepdims=True)
@@ -102,10 +100,11 @@ def train(
                 dZ = dA * get_activation(activations[l - 1]).derivative(Zs[l - 1], slope)
             Ws[l] -= learning_rate * dW.astype(Ws[l].dtype, copy=False)
             bs[l] -= learning_rate * db.astype(bs[l].dtype, copy=False)
+        done = i + 1
         if i == num_iterations - 1:
             final_cost = J
-        if cost_every and i % cost_every == 0:
+        if recorded:
             costs.append(J)
             if callback is not None:
                 callback(i, J)
-    return costs, final_cost, num_iterations, None
+    return costs, final_cost, done, None, -1
