@@ -1,0 +1,525 @@
+"""Tests for the command line, ``fastnn.cli`` / ``python -m fastnn``.
+
+Most run ``main(argv)`` in-process with capsys; the course's cat run goes through a subprocess.
+"""
+
+import csv
+import os
+import re
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import cli, datasets
+from fastnn.cli import main
+
+CATVNONCAT_DIR = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "catvnoncat"
+CAT_TRAIN = CATVNONCAT_DIR / "train_catvnoncat.h5"
+CAT_TEST = CATVNONCAT_DIR / "test_catvnoncat.h5"
+HAVE_CATVNONCAT = CAT_TRAIN.is_file() and CAT_TEST.is_file()
+
+try:
+    import matplotlib  # noqa: F401
+
+    HAVE_MATPLOTLIB = True
+except ImportError:
+    HAVE_MATPLOTLIB = False
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code, err, expected_code=None, contains=None):
+    assert code != 0
+    if expected_code is not None:
+        assert code == expected_code, err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("fastnn: error: "), err
+    if contains is not None:
+        assert contains in lines[0]
+
+
+def accuracy(out, name="train"):
+    for line in out.splitlines():
+        if line.startswith(f"{name} accuracy: "):
+            return float(line.split(": ")[1])
+    raise AssertionError(f"no '{name} accuracy' line in:\n{out}")
+
+
+@pytest.fixture(scope="module")
+def planar_files(tmp_path_factory):
+    """The planar dataset as .csv (label column 'y' in the middle) and .npz."""
+    d = tmp_path_factory.mktemp("planar")
+    X, Y = datasets.make_planar()
+    csv_path = d / "planar.csv"
+    with open(csv_path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["x1", "y", "x2"])
+        for (x1, x2), y in zip(X.T, Y[0], strict=True):
+            w.writerow([repr(float(x1)), int(y), repr(float(x2))])
+    npz_path = d / "planar.npz"
+    np.savez(npz_path, X=X, Y=Y)
+    return {"X": X, "Y": Y, "csv": csv_path, "npz": npz_path, "dir": d}
+
+
+# --------------------------------------------------------------------------- defaults
+
+
+def test_planar_and_file_defaults_resolve_per_dataset():
+    parser = cli.build_parser()
+    planar = cli.train_settings(parser.parse_args(["train"]))
+    assert planar == {
+        "layers": [4],
+        "activation": ["tanh"],
+        "init": "small",
+        "lr": 1.2,
+        "iterations": 10000,
+    }
+    files = cli.train_settings(parser.parse_args(["train", "data.h5"]))
+    assert files == {
+        "layers": [20, 7, 5],
+        "activation": ["relu"],
+        "init": "course",
+        "lr": 0.0075,
+        "iterations": 2500,
+    }
+    # explicit options win, including an empty --layers (logistic regression)
+    args = parser.parse_args(["train", "--layers", "", "--lr", "0.5", "--init", "he"])
+    got = cli.train_settings(args)
+    assert got["layers"] == [] and got["lr"] == 0.5 and got["init"] == "he"
+    assert got["activation"] == ["tanh"] and got["iterations"] == 10000
+    args = parser.parse_args(["train", "d.npz", "--layers", " 3, 2 ", "--activation", "tanh,relu"])
+    assert cli.train_settings(args)["layers"] == [3, 2]
+    assert cli.train_settings(args)["activation"] == ["tanh", "relu"]
+
+
+def test_help_documents_the_defaults(capsys):
+    code, out, _ = run(capsys, "train", "--help")
+    assert code == 0
+    assert "planar" in out and "--lr 1.2 --iterations 10000" in out
+    assert "--lr 0.0075 --iterations 2500" in out
+
+
+def test_version_and_missing_command(capsys):
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and out.strip() == f"fastnn {fastnn.__version__}"
+    code, _, err = run(capsys)
+    assert_one_line_error(code, err, 2, "a command is required")
+
+
+# --------------------------------------------------------------------------- train
+
+
+def test_train_planar_short_run(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # the plain progress lines
+    code, out, err = run(capsys, "train", "--iterations", "300")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert "[2, 4, 1]" in lines[0] and "tanh" in lines[0] and "learning rate 1.2" in lines[0]
+    assert "init small" in lines[0] and "300 iterations" in lines[0]
+    costs = [line for line in lines if line.startswith("Cost after iteration ")]
+    assert [c.split(":")[0] for c in costs] == [
+        "Cost after iteration 0",
+        "Cost after iteration 100",
+        "Cost after iteration 200",
+    ]
+    assert float(costs[0].split(": ")[1]) == pytest.approx(np.log(2), abs=1e-3)
+    assert 0.5 < accuracy(out) <= 1.0
+    assert lines[-1].startswith("trained in ") and lines[-1].endswith(" s")
+    assert "[100%] 300/300 iterations" in err  # plain progress lines when tqdm is missing
+    assert "Traceback" not in err
+
+
+def test_train_planar_full_defaults_reach_course_accuracy(capsys):
+    code, out, err = run(capsys, "train")
+    assert code == 0, err
+    assert "10000 iterations" in out.splitlines()[0]
+    assert "Cost after iteration 9900: " in out
+    assert accuracy(out) >= 0.88
+
+
+def test_quiet_prints_only_accuracy_lines(capsys, planar_files):
+    code, out, err = run(
+        capsys, "train", planar_files["npz"], "--test", planar_files["npz"], "--quiet",
+        "--layers", "4", "--activation", "tanh", "--lr", "1.2", "--iterations", "500",
+    )  # fmt: skip
+    assert code == 0, err
+    assert out.splitlines()[0].startswith("train accuracy: ")
+    assert out.splitlines()[1].startswith("test accuracy: ")
+    assert len(out.splitlines()) == 2
+    assert err == ""
+    assert accuracy(out) == accuracy(out, "test")
+
+
+def test_train_csv_with_label_matches_in_process_model(capsys, planar_files):
+    code, out, err = run(
+        capsys, "train", planar_files["csv"], "--label", "y", "--layers", "4",
+        "--activation", "tanh", "--init", "small", "--lr", "1.2", "--iterations", "1000",
+    )  # fmt: skip
+    assert code == 0, err
+    X, Y = planar_files["X"], planar_files["Y"]
+    model = fastnn.Model([2, 4, 1], "tanh", init="small", seed=1).fit(X, Y, 1.2, 1000)
+    assert f"train accuracy: {model.score(X, Y):.4f}" in out
+    assert f"Cost after iteration 900: {model.costs_[-1]}" in out
+
+
+def test_train_npz_logistic_regression(capsys, planar_files):
+    code, out, err = run(
+        capsys, "train", planar_files["npz"], "--layers", "", "--init", "zeros",
+        "--iterations", "200", "--lr", "0.1",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "[2, 1]" in out.splitlines()[0]
+    assert 0.3 < accuracy(out) < 0.75  # the flower is not linearly separable
+
+
+def test_train_linear_output_reports_r2(capsys, tmp_path):
+    rng = np.random.RandomState(0)
+    X = rng.randn(3, 200)
+    Y = (X[0] - 2 * X[1] + 0.5).reshape(1, -1)
+    np.savez(tmp_path / "reg.npz", X=X, Y=Y)
+    code, out, err = run(
+        capsys, "train", tmp_path / "reg.npz", "--output", "linear", "--layers", "",
+        "--lr", "0.1", "--iterations", "300", "--quiet",
+    )  # fmt: skip
+    assert code == 0, err
+    assert out.startswith("train R^2: ")
+    assert float(out.split(": ")[1]) > 0.99
+
+
+def test_train_with_tqdm_uses_the_bar(capsys, monkeypatch):
+    """With tqdm importable, progress goes through it and cost lines through tqdm.write."""
+    events = []
+
+    class FakeTqdm:
+        def __init__(self, total, **kwargs):
+            events.append(("init", total, kwargs["file"] is sys.stderr))
+
+        def update(self, n):
+            events.append(("update", n))
+
+        def write(self, line, file=None):
+            print(line, file=file)
+            events.append(("write", line.split(":")[0]))
+
+        def close(self):
+            events.append(("close",))
+
+    monkeypatch.setitem(sys.modules, "tqdm", types.SimpleNamespace(tqdm=FakeTqdm))
+    code, out, err = run(capsys, "train", "--iterations", "250")
+    assert code == 0, err
+    assert events[0] == ("init", 250, True)
+    assert sum(e[1] for e in events if e[0] == "update") == 250
+    assert ("write", "Cost after iteration 200") in events
+    assert events[-1] == ("close",)
+    assert "Cost after iteration 200: " in out
+    assert "iterations," not in err  # no plain progress lines
+
+
+@pytest.mark.skipif(not HAVE_CATVNONCAT, reason=f"cat/non-cat data not found in {CATVNONCAT_DIR}")
+def test_cat_application_subprocess():
+    """The course's L-layer Application with all defaults: 98.6% train, 80% test accuracy."""
+    # One BLAS thread: on a busy 2-CPU machine, OpenBLAS's spinning threads can make this
+    # run ten times slower; the result does not depend on the thread count.
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    proc = subprocess.run(
+        [sys.executable, "-m", "fastnn", "train", str(CAT_TRAIN), "--test", str(CAT_TEST)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "[12288, 20, 7, 5, 1]" in proc.stdout.splitlines()[0]
+    assert "Cost after iteration 2400: " in proc.stdout
+    assert "train accuracy: 0.98" in proc.stdout
+    assert "test accuracy: 0.80" in proc.stdout
+    assert "trained in " in proc.stdout
+
+
+def test_keyboard_interrupt_stops_without_saving(capsys, monkeypatch, tmp_path):
+    def interrupt(self, done):
+        if done >= 300:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli._Progress, "update", interrupt)
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # no progress bar on stderr
+    target = tmp_path / "model.npz"
+    code, out, err = run(capsys, "train", "--iterations", "1000", "--save", target)
+    assert code == 130
+    match = re.fullmatch(r"interrupted after (\d+) iterations \(model not saved\)\n", err)
+    assert match and 300 <= int(match.group(1)) <= 301, err
+    assert "Traceback" not in err
+    assert "train accuracy" not in out
+    assert not target.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- save / predict
+
+
+def test_save_then_predict_matches_in_process_model(capsys, planar_files, tmp_path):
+    model_path = tmp_path / "model.npz"
+    preds_path = tmp_path / "preds.csv"
+    args = ["--layers", "5", "--activation", "tanh", "--init", "small", "--lr", "1.2"]
+    code, out, err = run(
+        capsys, "train", planar_files["csv"], "--label", "y", *args, "--iterations", "800",
+        "--save", model_path,
+    )  # fmt: skip
+    assert code == 0, err
+    assert f"saved the model to {model_path}" in out
+    code, out, err = run(
+        capsys, "predict", model_path, planar_files["csv"], "--label", "y", "--output", preds_path
+    )
+    assert code == 0, err
+    X, Y = planar_files["X"], planar_files["Y"]
+    model = fastnn.Model([2, 5, 1], "tanh", init="small", seed=1).fit(X, Y, 1.2, 800)
+    expected = model.predict(X).ravel()
+    lines = preds_path.read_text().splitlines()
+    assert lines[0] == "prediction"
+    np.testing.assert_array_equal(np.array(lines[1:], dtype=float), expected)
+    assert f"wrote 400 predictions to {preds_path}" in out
+    assert f"400 predictions: {int(expected.sum())} positive (1)" in out
+    assert f"accuracy: {model.score(X, Y):.4f}" in out
+    # the same model read back in-process
+    np.testing.assert_array_equal(fastnn.load(model_path).predict(X).ravel(), expected)
+
+
+def test_predict_regressor_standardized_exact_floats(capsys, tmp_path):
+    rng = np.random.RandomState(3)
+    X = rng.randn(4, 120) * [[1.0], [10.0], [100.0], [0.1]] + 5
+    Y = np.sin(X[0]) + 0.01 * X[1]
+    np.savez(tmp_path / "train.npz", X=X, Y=Y)
+    np.savez(tmp_path / "new.npz", X=X[:, :30])  # no labels
+    model_path = tmp_path / "reg.npz"
+    code, _, err = run(
+        capsys, "train", tmp_path / "train.npz", "--output", "linear", "--standardize",
+        "--layers", "8", "--activation", "tanh", "--lr", "0.05", "--iterations", "300",
+        "--dtype", "float32", "--quiet", "--save", model_path,
+    )  # fmt: skip
+    assert code == 0, err
+    code, out, err = run(capsys, "predict", model_path, tmp_path / "new.npz", "--output", "-")
+    assert code == 0, err
+    model = fastnn.Model([4, 8, 1], "tanh", output="linear", dtype=np.float32, standardize=True)
+    model.fit(X, Y, 0.05, 300)
+    expected = model.predict(X[:, :30]).ravel()
+    lines = out.splitlines()
+    assert lines[0] == "prediction" and len(lines) == 31
+    got = np.array([float(v) for v in lines[1:]], dtype=np.float32)
+    np.testing.assert_array_equal(got, expected)
+    assert "30 predictions: mean" in err  # with --output - the summary goes to stderr
+    assert "R^2" not in err and "accuracy" not in err  # no labels
+
+
+def test_predict_summary_without_output(capsys, planar_files, tmp_path):
+    model = fastnn.Model([2, 1], init="zeros").fit(planar_files["X"], planar_files["Y"], 0.1, 50)
+    model.save(tmp_path / "m.npz")
+    code, out, err = run(capsys, "predict", tmp_path / "m.npz", planar_files["npz"])
+    assert code == 0, err
+    assert out.splitlines()[0].startswith("400 predictions: ")
+    assert out.splitlines()[1].startswith("accuracy: ")
+
+
+# --------------------------------------------------------------------------- errors
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("bad")
+    files = {}
+    files["ragged.csv"] = "a,b,y\n1,2,0\n3,4\n"
+    files["text.csv"] = "a,b,y\n1,2,0\n3,oops,1\n"
+    files["empty.csv"] = ""
+    files["garbage.npz"] = b"this is not a zip archive"
+    files["garbage.h5"] = b"\x89HDF\r\n\x1a\nthis is truncated"
+    files["data.txt"] = "1,2,3\n"
+    for name, content in files.items():
+        mode = "wb" if isinstance(content, bytes) else "w"
+        with open(d / name, mode) as fh:
+            fh.write(content)
+    np.savez(d / "nolabels.npz", X=np.ones((2, 5)))
+    np.savez(d / "strings.npz", X=np.array([["a", "b"]]), Y=np.array([0]))
+    np.savez(d / "three.npz", X=np.ones((3, 4)), Y=np.array([0, 1, 0, 1]))
+    np.savez(d / "badlabels.npz", X=np.ones((2, 4)), Y=np.array([0, 1, 2, 1]))
+    return d
+
+
+@pytest.mark.parametrize(
+    ("name", "extra", "message"),
+    [
+        ("ragged.csv", ["--label", "y"], "row 3 has 2 fields"),
+        ("text.csv", ["--label", "y"], "cannot parse 'oops'"),
+        ("empty.csv", ["--label", "y"], "empty file"),
+        ("ragged.csv", ["--label", "nope"], "label column 'nope' not found"),
+        ("garbage.npz", [], "not a readable .npz archive"),
+        ("garbage.h5", [], "not a readable HDF5 file"),
+        ("strings.npz", [], "non-numeric"),
+        ("nolabels.npz", [], "holds no labels"),
+        ("badlabels.npz", [], "labels must be 0 or 1 for --output sigmoid"),
+        ("data.txt", [], "unsupported file extension '.txt'"),
+        ("missing.npz", [], "No such file or directory"),
+    ],
+)
+def test_malformed_data_is_a_one_line_error(capsys, bad_files, name, extra, message):
+    if name.endswith(".h5"):
+        pytest.importorskip("h5py")
+    code, out, err = run(capsys, "train", bad_files / name, *extra, "--iterations", "1")
+    assert_one_line_error(code, err, 1, message)
+    assert name in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--layers", "20,x"], "argument --layers"),
+        (["--layers", "20,0"], "must be >= 1"),
+        (["--layers", "20,,5"], "argument --layers"),
+        (["--lr", "0"], "argument --lr"),
+        (["--lr", "-1"], "argument --lr"),
+        (["--lr", "nan"], "argument --lr"),
+        (["--lr", "inf"], "argument --lr"),
+        (["--lr", "fast"], "argument --lr"),
+        (["--iterations", "-5"], "argument --iterations"),
+        (["--iterations", "1e3"], "argument --iterations"),
+        (["--seed", "-1"], "argument --seed"),
+        (["--activation", "swish"], "unknown activation 'swish'"),
+        (["--activation", "relu,tanh"], "2 activations for 1 hidden layers"),
+        (["--output", "softmax"], "argument --output"),
+        (["--dtype", "float16"], "argument --dtype"),
+        (["--init", "zeros"], "init='zeros' only works without hidden layers"),
+        (["--label", "y"], "--label only applies to .csv files"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--save", "/nonexistent-dir/m.npz"], "does not exist"),
+    ],
+)
+def test_bad_arguments_are_usage_errors(capsys, argv, message):
+    code, out, err = run(capsys, "train", *argv)
+    assert_one_line_error(code, err, 2, message)
+    assert "Cost after" not in out  # nothing was trained
+
+
+def test_csv_needs_label_and_h5_refuses_it(capsys, planar_files):
+    code, _, err = run(capsys, "train", planar_files["csv"])
+    assert_one_line_error(code, err, 2, "pass --label COL")
+    code, _, err = run(capsys, "train", planar_files["npz"], "--label", "y")
+    assert_one_line_error(code, err, 2, "--label only applies to .csv")
+
+
+def test_test_set_must_match_features(capsys, planar_files, bad_files):
+    code, out, err = run(
+        capsys, "train", planar_files["npz"], "--test", bad_files / "three.npz", "--iterations", "1"
+    )
+    assert_one_line_error(code, err, 1, "3 features per example; the training data has 2")
+    assert "Cost after" not in out
+
+
+def test_diverging_training_is_a_data_error(capsys, tmp_path):
+    rng = np.random.RandomState(0)
+    X = rng.randn(3, 50) * 100
+    np.savez(tmp_path / "reg.npz", X=X, Y=X[0] * 50)
+    code, _, err = run(
+        capsys, "train", tmp_path / "reg.npz", "--output", "linear", "--layers", "",
+        "--lr", "10", "--iterations", "500", "--quiet",
+    )  # fmt: skip
+    assert_one_line_error(code, err, 1, "training diverged")
+
+
+def test_predict_errors(capsys, planar_files, bad_files, tmp_path):
+    code, _, err = run(capsys, "predict", tmp_path / "none.npz", planar_files["npz"])
+    assert_one_line_error(code, err, 1, "no such model file")
+    code, _, err = run(capsys, "predict", bad_files / "garbage.npz", planar_files["npz"])
+    assert_one_line_error(code, err, 1, "not a readable fastnn model file")
+    code, _, err = run(capsys, "predict", planar_files["npz"], planar_files["npz"])
+    assert_one_line_error(code, err, 1, "not a fastnn model file")
+    fastnn.Model([2, 1]).save(tmp_path / "m.npz")
+    # the label column taken as a feature: 3 features for a 2-feature model, with a hint
+    code, _, err = run(capsys, "predict", tmp_path / "m.npz", planar_files["csv"])
+    assert_one_line_error(code, err, 1, "name it with --label COL")
+    code, _, err = run(capsys, "predict", tmp_path / "m.npz", bad_files / "three.npz")
+    assert_one_line_error(code, err, 1, "expects 2")
+
+
+def test_usage_error_in_subprocess_has_no_traceback():
+    proc = subprocess.run(
+        [sys.executable, "-m", "fastnn", "train", "--layers", "20,x"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert_one_line_error(proc.returncode, proc.stderr, 2, "argument --layers")
+
+
+# --------------------------------------------------------------------------- plot
+
+
+@pytest.mark.skipif(
+    not HAVE_MATPLOTLIB, reason="matplotlib not installed (pip install 'fastnn[plot]')"
+)
+def test_plot_writes_png(capsys, tmp_path):
+    target = tmp_path / "curve.png"
+    code, out, err = run(capsys, "train", "--iterations", "500", "--plot", target)
+    assert code == 0, err
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"wrote the learning curve to {target}" in out
+
+
+@pytest.mark.skipif(
+    not HAVE_MATPLOTLIB, reason="matplotlib not installed (pip install 'fastnn[plot]')"
+)
+def test_plot_unknown_format_fails_before_training(capsys, tmp_path):
+    code, out, err = run(capsys, "train", "--plot", tmp_path / "curve.xyz")
+    assert_one_line_error(code, err, 2, "unsupported image format 'xyz'")
+    assert out == ""
+
+
+def test_plot_without_matplotlib_fails_before_training(capsys, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` fail
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained although --plot cannot work")
+
+    monkeypatch.setattr(fastnn.Model, "fit", no_training)
+    code, out, err = run(capsys, "train", "--plot", tmp_path / "curve.png")
+    assert_one_line_error(code, err, 1)
+    assert err.strip() == "fastnn: error: --plot needs matplotlib: pip install 'fastnn[plot]'"
+    assert out == ""
+    assert not (tmp_path / "curve.png").exists()
+
+
+# --------------------------------------------------------------------------- info
+
+
+def test_info(capsys):
+    code, out, err = run(capsys, "info")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith(f"fastnn {fastnn.__version__}")
+    assert f"numpy {np.__version__}" in out
+    core = [line for line in lines if line.startswith("core type: ")]
+    assert len(core) == 1 and len(core[0]) > len("core type: ")
+    assert any(line.startswith("core type choice: ") for line in lines)
+    assert any(line.startswith("threads: OpenBLAS ") for line in lines)
+    assert any(line.startswith("compile flags: ") for line in lines)
+    assert any(line.startswith("CPU features: avx2 ") and "avx512f" in line for line in lines)
+
+
+def test_compile_info_reads_the_binary():
+    info = cli.compile_info()
+    assert info["path"] is not None and Path(info["path"]).is_file()
+    assert info["flags"]
+    if info["source"] == "recorded in the binary by the compiler":
+        # setup.py's optimisation flags (release build) or the debug build's
+        assert "-O3" in info["flags"] or "-O0" in info["flags"]
