@@ -6,10 +6,10 @@ from __future__ import annotations
 import contextlib
 import io
 
+import course
 import numpy as np
 import pytest
 
-import course
 from fastnn import functional as F
 
 HIDDEN = ["relu", "tanh", "sigmoid", "leaky_relu", "linear"]
@@ -217,7 +217,7 @@ def test_a_course_script_runs_unchanged_and_prints_the_same(rng):
     outputs = []
     for module in (F, course):
         scope = dict(namespace)
-        exec("from {} import *".format(module.__name__), scope)  # the script's own import line
+        exec(f"from {module.__name__} import *", scope)  # the script's own import line
         buffer = io.StringIO()
         with contextlib.redirect_stdout(buffer):
             exec(COURSE_SCRIPT, scope)

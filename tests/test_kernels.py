@@ -381,3 +381,26 @@ def test_dense_forward_and_backward_property(n, k, m, activation, dtype, seed, s
     want = reference.dense_backward(dA, Z, A_prev, W, activation, 0.3)
     for g, w in zip(got, want, strict=True):
         close(g, w, dtype, max(n, m))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ["exp", "tanh"])
+def test_vectorised_exp_and_tanh_are_accurate_to_a_few_ulp(dtype, name):
+    x = np.concatenate(
+        [np.linspace(-30, 30, 20001), np.geomspace(1e-30, 5, 2000), -np.geomspace(1e-30, 5, 2000)]
+    ).astype(dtype)
+    got = _kernels._vector_math(name, x).astype(np.float64)
+    want = getattr(np, name)(x.astype(np.float64))
+    ulp = np.finfo(dtype).eps
+    np.testing.assert_allclose(got, want, rtol=3 * ulp, atol=0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_vectorised_exp_and_tanh_keep_nan_inf_and_signed_zero(dtype):
+    x = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e4, -1e4], dtype=dtype)
+    e = _kernels._vector_math("exp", x)
+    t = _kernels._vector_math("tanh", x)
+    assert np.isnan(e[0]) and np.isnan(t[0])
+    np.testing.assert_array_equal(e[1:], [np.inf, 0.0, 1.0, 1.0, np.inf, 0.0])
+    np.testing.assert_array_equal(t[1:], [1.0, -1.0, 0.0, -0.0, 1.0, -1.0])
+    assert np.signbit(t[4]) and not np.signbit(t[3])

@@ -7,10 +7,10 @@ import signal
 import threading
 import time
 
+import course
 import numpy as np
 import pytest
 
-import course
 import fastnn
 from fastnn import Model, functional
 from fastnn.datasets import make_planar
@@ -91,6 +91,18 @@ def test_from_parameters_and_parameters_are_copies(rng):
     X = rng.standard_normal((4, 5))
     AL, _ = functional.L_model_forward(X, params, hidden_activation="tanh")
     np.testing.assert_allclose(model.predict_proba(X), AL, rtol=1e-14)
+
+
+def test_models_pickle_and_deepcopy(rng):
+    import copy
+    import pickle
+
+    X = rng.standard_normal((3, 8))
+    model = Model([3, 4, 1]).fit(X, (X[0:1] > 0).astype(float), 0.1, 20)
+    for clone in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        np.testing.assert_array_equal(clone.predict_proba(X), model.predict_proba(X))
+        clone.fit(X, (X[0:1] > 0).astype(float), 0.1, 5)  # its own lock, its own arrays
+    assert model.n_iter_ == 20
 
 
 def test_save_and_load_give_identical_predictions(tmp_path, rng):

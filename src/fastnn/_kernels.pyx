@@ -19,7 +19,7 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cython cimport floating
 from libc.limits cimport INT_MAX
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
-from libc.math cimport exp, expf, isfinite, log, log1p, log1pf, logf, tanh, tanhf
+from libc.math cimport isfinite, log, log1p, log1pf, logf
 from libc.string cimport memcpy
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
@@ -50,18 +50,251 @@ OUTPUT_IDS = {"sigmoid": OUT_SIGMOID, "linear": OUT_LINEAR}
 # Tier 1: point functions and row loops (no Python, no allocation)
 # ---------------------------------------------------------------------------------------------
 
+cdef extern from *:
+    """
+    /* Branch-free exp and tanh that gcc vectorises (libm's scalar calls block vectorisation, and
+       -ffast-math is not an option: it breaks NaN/inf handling). Cody-Waite reduction
+       x = k·ln2 + r, |r| <= ln2/2, the rounding done with the 1.5·2^52 shift trick so k also
+       appears as an integer in the bits; expm1(r) by its Taylor polynomial (truncation below
+       half an ulp); 2^k assembled in the exponent bits. NaN propagates. exp flushes to 0 below
+       -708 (float: -87) and to inf above 709 (float: 88), where the true value is within a
+       denormal of 0 or overflows anyway. Accuracy (tests/test_kernels.py): a few ulp. */
+    #include <math.h>
+    #include <stdint.h>
+    #include <string.h>
+
+    static inline double fnn_from_bits(uint64_t u) { double d; memcpy(&d, &u, 8); return d; }
+    static inline uint64_t fnn_to_bits(double d) { uint64_t u; memcpy(&u, &d, 8); return u; }
+    static inline float fnn_from_bitsf(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+    static inline uint32_t fnn_to_bitsf(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+
+    #define FNN_LOG2E 1.4426950408889634
+    #define FNN_LN2_HI 6.93147180369123816490e-01
+    #define FNN_LN2_LO 1.90821492927058770002e-10
+    #define FNN_SHIFT 6755399441055744.0 /* 1.5 * 2^52 */
+
+    /* expm1(r) for |r| <= ln2/2: r + r^2 (1/2! + r/3! + ... + r^11/13!) */
+    static inline double fnn_expm1_poly(double r) {
+        double p = 1.0 / 6227020800.0;
+        p = p * r + 1.0 / 479001600.0;
+        p = p * r + 1.0 / 39916800.0;
+        p = p * r + 1.0 / 3628800.0;
+        p = p * r + 1.0 / 362880.0;
+        p = p * r + 1.0 / 40320.0;
+        p = p * r + 1.0 / 5040.0;
+        p = p * r + 1.0 / 720.0;
+        p = p * r + 1.0 / 120.0;
+        p = p * r + 1.0 / 24.0;
+        p = p * r + 1.0 / 6.0;
+        p = p * r + 0.5;
+        return r + r * r * p;
+    }
+
+    /* y = k ln2 + r; returns expm1(r), sets *scale = 2^k (k within the normal exponent range) */
+    static inline double fnn_reduce(double y, double *scale) {
+        double t = y * FNN_LOG2E + FNN_SHIFT;
+        double k = t - FNN_SHIFT;
+        double r = (y - k * FNN_LN2_HI) - k * FNN_LN2_LO;
+        uint64_t ki = fnn_to_bits(t) - fnn_to_bits(FNN_SHIFT);
+        *scale = fnn_from_bits((ki + 1023) << 52);
+        return fnn_expm1_poly(r);
+    }
+
+    static inline double fnn_exp(double x) {
+        double xc = x > 709.0 ? 709.0 : x;
+        xc = xc < -708.0 ? -708.0 : xc;
+        double scale;
+        double e = fnn_reduce(xc, &scale);
+        double y = scale + scale * e;
+        y = x > 709.0 ? INFINITY : y;
+        return x < -708.0 ? 0.0 : y;
+    }
+
+    /* tanh|x| = expm1(2|x|) / (expm1(2|x|) + 2), with expm1(y) = 2^k expm1(r) + (2^k - 1):
+       no cancellation for small x; |x| > 20 gives 1 exactly, as in double tanh. */
+    static inline double fnn_tanh(double x) {
+        double ax = fabs(x);
+        ax = ax > 20.0 ? 20.0 : ax;
+        double scale;
+        double e = fnn_reduce(2.0 * ax, &scale);
+        double em = scale * e + (scale - 1.0);
+        return copysign(em / (em + 2.0), x);
+    }
+
+    #define FNN_LOG2EF 1.44269504f
+    #define FNN_LN2_HIF 0.693145751953125f
+    #define FNN_LN2_LOF 1.428606765330187e-06f
+    #define FNN_SHIFTF 12582912.0f /* 1.5 * 2^23 */
+
+    static inline float fnn_expm1_polyf(float r) {
+        float p = 1.0f / 40320.0f;
+        p = p * r + 1.0f / 5040.0f;
+        p = p * r + 1.0f / 720.0f;
+        p = p * r + 1.0f / 120.0f;
+        p = p * r + 1.0f / 24.0f;
+        p = p * r + 1.0f / 6.0f;
+        p = p * r + 0.5f;
+        return r + r * r * p;
+    }
+
+    static inline float fnn_reducef(float y, float *scale) {
+        float t = y * FNN_LOG2EF + FNN_SHIFTF;
+        float k = t - FNN_SHIFTF;
+        float r = (y - k * FNN_LN2_HIF) - k * FNN_LN2_LOF;
+        uint32_t ki = fnn_to_bitsf(t) - fnn_to_bitsf(FNN_SHIFTF);
+        *scale = fnn_from_bitsf((ki + 127u) << 23);
+        return fnn_expm1_polyf(r);
+    }
+
+    static inline float fnn_expf(float x) {
+        float xc = x > 88.0f ? 88.0f : x;
+        xc = xc < -87.0f ? -87.0f : xc;
+        float scale;
+        float e = fnn_reducef(xc, &scale);
+        float y = scale + scale * e;
+        y = x > 88.0f ? INFINITY : y;
+        return x < -87.0f ? 0.0f : y;
+    }
+
+    static inline float fnn_tanhf(float x) {
+        float ax = fabsf(x);
+        ax = ax > 9.0f ? 9.0f : ax;
+        float scale;
+        float e = fnn_reducef(2.0f * ax, &scale);
+        float em = scale * e + (scale - 1.0f);
+        return copysignf(em / (em + 2.0f), x);
+    }
+
+    /* Elementwise row loops. Compiled three times (AVX-512, AVX2+FMA, baseline x86-64) and picked
+       at load time (gcc target_clones / ifunc), so a generic wheel still runs 4-8 lanes wide.
+       Each loop is branch-free; an in-place call (dst == src) gets its own copy of the loop,
+       since gcc's runtime alias check would send it to the scalar fallback. Row sums use
+       "omp simd" reductions (-fopenmp-simd; no OpenMP runtime). */
+    #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+    #define FNN_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+    #else
+    #define FNN_CLONES
+    #endif
+    #define FNN_PRAGMA(x) _Pragma(#x)
+
+    #define FNN_ACT_LOOPS(T, EXP, TANH, IN, OUT)                                                 \
+        switch (act) {                                                                         \
+        case 0: for (j = 0; j < m; j++) OUT[j] = IN[j] + bias; break;                          \
+        case 1: for (j = 0; j < m; j++) OUT[j] = 1 / (1 + EXP(-(IN[j] + bias))); break;        \
+        case 2: for (j = 0; j < m; j++) OUT[j] = TANH(IN[j] + bias); break;                    \
+        case 3: for (j = 0; j < m; j++) { T z = IN[j] + bias; OUT[j] = z <= 0 ? 0 : z; } break; \
+        default: for (j = 0; j < m; j++) { T z = IN[j] + bias; OUT[j] = z < 0 ? z * slope : z; } \
+        }
+
+    #define FNN_ROWS(T, SUF, EXP, TANH)                                                          \
+    /* dst[j] = g(src[j] + bias) */                                                            \
+    FNN_CLONES static void fnn_act_row_##SUF(const T *src, T *dst, T bias, Py_ssize_t m,       \
+                                             int act, T slope) {                               \
+        Py_ssize_t j;                                                                          \
+        if (src == dst) { FNN_ACT_LOOPS(T, EXP, TANH, dst, dst) }                              \
+        else { FNN_ACT_LOOPS(T, EXP, TANH, src, dst) }                                         \
+    }                                                                                          \
+    /* dZ = dA * g'(Z), the course's formulas term for term; returns sum(dZ) */                \
+    FNN_CLONES static T fnn_back_z_row_##SUF(const T *dA, const T *Z, T *dZ, Py_ssize_t m,     \
+                                             int act, T slope) {                               \
+        Py_ssize_t j; T acc = 0;                                                               \
+        switch (act) {                                                                         \
+        case 0: FNN_PRAGMA(omp simd reduction(+:acc))                                          \
+            for (j = 0; j < m; j++) { dZ[j] = dA[j]; acc += dZ[j]; } break;                    \
+        case 1: FNN_PRAGMA(omp simd reduction(+:acc))                                          \
+            for (j = 0; j < m; j++) { T s = 1 / (1 + EXP(-Z[j])); dZ[j] = dA[j] * s * (1 - s);  \
+                                      acc += dZ[j]; } break;                                   \
+        case 2: FNN_PRAGMA(omp simd reduction(+:acc))                                          \
+            for (j = 0; j < m; j++) { T t = TANH(Z[j]); dZ[j] = dA[j] * (1 - t * t);           \
+                                      acc += dZ[j]; } break;                                   \
+        case 3: FNN_PRAGMA(omp simd reduction(+:acc))                                          \
+            for (j = 0; j < m; j++) { dZ[j] = Z[j] <= 0 ? 0 : dA[j]; acc += dZ[j]; } break;    \
+        default: FNN_PRAGMA(omp simd reduction(+:acc))                                         \
+            for (j = 0; j < m; j++) { dZ[j] = Z[j] > 0 ? dA[j] : dA[j] * slope; acc += dZ[j]; } \
+        }                                                                                      \
+        return acc;                                                                            \
+    }                                                                                          \
+    /* in place dA -> dZ = dA * g'(Z) with g' read off A = g(Z); returns sum(dZ) */            \
+    FNN_CLONES static T fnn_back_a_row_##SUF(T *dZ, const T *A, Py_ssize_t m, int act,         \
+                                             T slope) {                                        \
+        Py_ssize_t j; T acc = 0;                                                               \
+        switch (act) {                                                                         \
+        case 0: FNN_PRAGMA(omp simd reduction(+:acc))                                          \
+            for (j = 0; j < m; j++) acc += dZ[j]; break;                                       \
+        case 1: FNN_PRAGMA(omp simd reduction(+:acc))                                          \
+            for (j = 0; j < m; j++) { dZ[j] = dZ[j] * A[j] * (1 - A[j]); acc += dZ[j]; } break; \
+        case 2: FNN_PRAGMA(omp simd reduction(+:acc))                                          \
+            for (j = 0; j < m; j++) { dZ[j] = dZ[j] * (1 - A[j] * A[j]); acc += dZ[j]; } break; \
+        case 3: FNN_PRAGMA(omp simd reduction(+:acc))                                          \
+            for (j = 0; j < m; j++) { dZ[j] = A[j] <= 0 ? 0 : dZ[j]; acc += dZ[j]; } break;    \
+        default: FNN_PRAGMA(omp simd reduction(+:acc))                                         \
+            for (j = 0; j < m; j++) { dZ[j] = A[j] > 0 ? dZ[j] : dZ[j] * slope; acc += dZ[j]; } \
+        }                                                                                      \
+        return acc;                                                                            \
+    }                                                                                          \
+    /* in place Z -> dZ = g(Z) - Y for the output layer (sigmoid or linear), no loss */        \
+    FNN_CLONES static void fnn_out_delta_##SUF(T *Z, const T *Y, Py_ssize_t count, int output) { \
+        Py_ssize_t j;                                                                          \
+        if (output == 0) { for (j = 0; j < count; j++) Z[j] = 1 / (1 + EXP(-Z[j])) - Y[j]; }  \
+        else { for (j = 0; j < count; j++) Z[j] = Z[j] - Y[j]; }                               \
+    }                                                                                          \
+    FNN_CLONES static T fnn_row_sum_##SUF(const T *x, Py_ssize_t m) {                          \
+        Py_ssize_t j; T acc = 0;                                                               \
+        FNN_PRAGMA(omp simd reduction(+:acc))                                                  \
+        for (j = 0; j < m; j++) acc += x[j];                                                   \
+        return acc;                                                                            \
+    }
+
+    FNN_ROWS(double, d, fnn_exp, fnn_tanh)
+    FNN_ROWS(float, f, fnn_expf, fnn_tanhf)
+    """
+    double fnn_exp(double x) noexcept nogil
+    double fnn_tanh(double x) noexcept nogil
+    float fnn_expf(float x) noexcept nogil
+    float fnn_tanhf(float x) noexcept nogil
+    void fnn_act_row_d(const double*, double*, double, Py_ssize_t, int, double) noexcept nogil
+    void fnn_act_row_f(const float*, float*, float, Py_ssize_t, int, float) noexcept nogil
+    double fnn_back_z_row_d(const double*, const double*, double*, Py_ssize_t, int,
+                            double) noexcept nogil
+    float fnn_back_z_row_f(const float*, const float*, float*, Py_ssize_t, int,
+                           float) noexcept nogil
+    double fnn_back_a_row_d(double*, const double*, Py_ssize_t, int, double) noexcept nogil
+    float fnn_back_a_row_f(float*, const float*, Py_ssize_t, int, float) noexcept nogil
+    void fnn_out_delta_d(double*, const double*, Py_ssize_t, int) noexcept nogil
+    void fnn_out_delta_f(float*, const float*, Py_ssize_t, int) noexcept nogil
+    double fnn_row_sum_d(const double*, Py_ssize_t) noexcept nogil
+    float fnn_row_sum_f(const float*, Py_ssize_t) noexcept nogil
+
+
 cdef inline floating _exp(floating x) noexcept nogil:
     if floating is float:
-        return expf(x)
+        return fnn_expf(x)
     else:
-        return exp(x)
+        return fnn_exp(x)
 
 
 cdef inline floating _tanh(floating x) noexcept nogil:
     if floating is float:
-        return tanhf(x)
+        return fnn_tanhf(x)
     else:
-        return tanh(x)
+        return fnn_tanh(x)
+
+
+def _vector_math(name, x):
+    """Test hook: apply the kernels' exp or tanh elementwise to a 1-D float array."""
+    out = np.empty_like(x)
+    cdef Py_ssize_t i
+    cdef double[::1] xd, od
+    cdef float[::1] xf, of
+    if x.dtype == np.float64:
+        xd, od = x, out
+        for i in range(x.shape[0]):
+            od[i] = fnn_exp(xd[i]) if name == "exp" else fnn_tanh(xd[i])
+    else:
+        xf, of = x, out
+        for i in range(x.shape[0]):
+            of[i] = fnn_expf(xf[i]) if name == "exp" else fnn_tanhf(xf[i])
+    return out
 
 
 cdef inline floating _log(floating x) noexcept nogil:
@@ -119,87 +352,42 @@ cdef inline void _gemm(bint trans_a, bint trans_b, int M, int N, int K, floating
             dgemm(&fa, &fb, &M, &N, &K, &alpha, <double*>A, &lda, <double*>B, &ldb, &beta, C, &ldc)
 
 
+cdef inline void _activation_row(const floating* src, floating* dst, floating bias, Py_ssize_t m,
+                                 int act, floating slope) noexcept nogil:
+    """dst[j] = g(src[j] + bias), dst either src itself or a non-overlapping row."""
+    if floating is float:
+        fnn_act_row_f(src, dst, bias, m, act, slope)
+    else:
+        fnn_act_row_d(src, dst, bias, m, act, slope)
+
+
 cdef inline void _bias_activation(floating* Z, floating* A, const floating* b, Py_ssize_t b_stride,
                                   Py_ssize_t n, Py_ssize_t m, int act, floating slope) noexcept nogil:
     """Z += b (broadcast over columns), then A = g(Z); A may be Z itself. Z, A: (n, m) C order."""
     cdef Py_ssize_t i, j
-    cdef floating bi, z
+    cdef floating bi
     cdef floating* zr
-    cdef floating* ar
     for i in range(n):
         bi = b[i * b_stride]
         zr = Z + i * m
-        ar = A + i * m
-        # One branch-free loop per activation, so that the compiler can vectorise each.
-        if act == ACT_LINEAR:
-            for j in range(m):
-                z = zr[j] + bi
-                zr[j] = z
-                ar[j] = z
-        elif act == ACT_SIGMOID:
-            for j in range(m):
-                z = zr[j] + bi
-                zr[j] = z
-                ar[j] = 1 / (1 + _exp(-z))
-        elif act == ACT_TANH:
-            for j in range(m):
-                z = zr[j] + bi
-                zr[j] = z
-                ar[j] = _tanh(z)
-        elif act == ACT_RELU:
-            for j in range(m):
-                z = zr[j] + bi
-                zr[j] = z
-                ar[j] = 0 if z <= 0 else z   # NaN stays NaN
+        if A == Z:
+            _activation_row(zr, zr, bi, m, act, slope)
         else:
             for j in range(m):
-                z = zr[j] + bi
-                zr[j] = z
-                ar[j] = z * slope if z < 0 else z
+                zr[j] += bi
+            _activation_row(zr, A + i * m, <floating>0, m, act, slope)
 
 
 cdef inline void _backward_from_Z(const floating* dA, const floating* Z, floating* dZ,
                                   floating* db, Py_ssize_t n, Py_ssize_t m, int act,
                                   floating slope, floating inv_m) noexcept nogil:
     """dZ = dA ⊙ g'(Z) and db = (1/m) Σ_cols dZ, one pass. The course's formulas, term for term."""
-    cdef Py_ssize_t i, j
-    cdef floating s, t, d, acc
-    cdef const floating* dar
-    cdef const floating* zr
-    cdef floating* dzr
+    cdef Py_ssize_t i
     for i in range(n):
-        dar = dA + i * m
-        zr = Z + i * m
-        dzr = dZ + i * m
-        acc = 0
-        if act == ACT_LINEAR:
-            for j in range(m):
-                d = dar[j]
-                dzr[j] = d
-                acc += d
-        elif act == ACT_SIGMOID:
-            for j in range(m):
-                s = 1 / (1 + _exp(-zr[j]))
-                d = dar[j] * s * (1 - s)
-                dzr[j] = d
-                acc += d
-        elif act == ACT_TANH:
-            for j in range(m):
-                t = _tanh(zr[j])
-                d = dar[j] * (1 - t * t)
-                dzr[j] = d
-                acc += d
-        elif act == ACT_RELU:
-            for j in range(m):
-                d = 0 if zr[j] <= 0 else dar[j]
-                dzr[j] = d
-                acc += d
+        if floating is float:
+            db[i] = fnn_back_z_row_f(dA + i * m, Z + i * m, dZ + i * m, m, act, slope) * inv_m
         else:
-            for j in range(m):
-                d = dar[j] if zr[j] > 0 else dar[j] * slope
-                dzr[j] = d
-                acc += d
-        db[i] = acc * inv_m
+            db[i] = fnn_back_z_row_d(dA + i * m, Z + i * m, dZ + i * m, m, act, slope) * inv_m
 
 
 cdef inline void _backward_from_A(floating* dZ, const floating* A, floating* db, Py_ssize_t n,
@@ -207,40 +395,19 @@ cdef inline void _backward_from_A(floating* dZ, const floating* A, floating* db,
                                   floating inv_m) noexcept nogil:
     """In place dA → dZ = dA ⊙ g'(Z), with g' read off A = g(Z) (no transcendental recomputed):
     sigmoid' = A(1 − A), tanh' = 1 − A², relu/leaky: Z > 0 ⇔ A > 0. Also db = (1/m) Σ_cols dZ."""
-    cdef Py_ssize_t i, j
-    cdef floating a, d, acc
-    cdef const floating* ar
-    cdef floating* dzr
+    cdef Py_ssize_t i
     for i in range(n):
-        ar = A + i * m
-        dzr = dZ + i * m
-        acc = 0
-        if act == ACT_LINEAR:
-            for j in range(m):
-                acc += dzr[j]
-        elif act == ACT_SIGMOID:
-            for j in range(m):
-                a = ar[j]
-                d = dzr[j] * a * (1 - a)
-                dzr[j] = d
-                acc += d
-        elif act == ACT_TANH:
-            for j in range(m):
-                a = ar[j]
-                d = dzr[j] * (1 - a * a)
-                dzr[j] = d
-                acc += d
-        elif act == ACT_RELU:
-            for j in range(m):
-                d = 0 if ar[j] <= 0 else dzr[j]
-                dzr[j] = d
-                acc += d
+        if floating is float:
+            db[i] = fnn_back_a_row_f(dZ + i * m, A + i * m, m, act, slope) * inv_m
         else:
-            for j in range(m):
-                d = dzr[j] if ar[j] > 0 else dzr[j] * slope
-                dzr[j] = d
-                acc += d
-        db[i] = acc * inv_m
+            db[i] = fnn_back_a_row_d(dZ + i * m, A + i * m, m, act, slope) * inv_m
+
+
+cdef inline floating _row_sum(const floating* x, Py_ssize_t m) noexcept nogil:
+    if floating is float:
+        return fnn_row_sum_f(x, m)
+    else:
+        return fnn_row_sum_d(x, m)
 
 
 cdef inline double _output_loss(const floating* Z, const floating* Y, floating* A, floating* dZ,
@@ -281,13 +448,10 @@ cdef inline double _output_loss(const floating* Z, const floating* Y, floating* 
 cdef inline void _output_delta(floating* Z, const floating* Y, Py_ssize_t count,
                                int output) noexcept nogil:
     """In place Z → dZ = g(Z) − Y for the output layer, without the loss (no log1p)."""
-    cdef Py_ssize_t j
-    if output == OUT_SIGMOID:
-        for j in range(count):
-            Z[j] = 1 / (1 + _exp(-Z[j])) - Y[j]
+    if floating is float:
+        fnn_out_delta_f(Z, Y, count, output)
     else:
-        for j in range(count):
-            Z[j] = Z[j] - Y[j]
+        fnn_out_delta_d(Z, Y, count, output)
 
 
 cdef inline double _cross_entropy(const floating* AL, const floating* Y,
@@ -597,10 +761,7 @@ def _train(const floating[:, :] X, const floating[:, ::1] Y, list Ws, list bs, l
                     dz = D[l]
                     if l == L - 1:
                         for i in range(n):
-                            acc = 0
-                            for j in range(m):
-                                acc += dz[i * m + j]
-                            db[i] = acc * inv_m
+                            db[i] = _row_sum(dz + i * m, m) * inv_m
                     else:
                         _backward_from_A(dz, A[l], &db[0], n, m, acts[l], slope, inv_m)
                     if l > 0:

@@ -34,6 +34,7 @@ __all__ = ["Model", "load", "INITS", "OUTPUTS"]
 
 OUTPUTS = ("sigmoid", "linear")
 PATHS = ("auto", "direct", "gram")
+_GIVEN = "given"  # init of a model built from existing parameters
 FORMAT_VERSION = 1
 
 
@@ -164,7 +165,7 @@ class Model:
                 )
         self.hidden_activations = [get_activation(a).name for a in activations]
         self.output = _check_choice(output, "output", OUTPUTS)
-        self.init = _check_choice(init, "init", tuple(INITS))
+        self.init = init if init is _GIVEN else _check_choice(init, "init", tuple(INITS))
         if init == "zeros" and L > 1:
             raise ValueError(
                 "init='zeros' only works without hidden layers (logistic regression): zero weights "
@@ -181,11 +182,14 @@ class Model:
         self.costs_: list[float] = []
         self.n_iter_ = 0
         self._lock = threading.Lock()
-        rng = np.random.RandomState(seed)
         dims = self.layer_dims
-        self._W = [
-            INITS[init](rng, dims[l], dims[l - 1]).astype(self.dtype) for l in range(1, L + 1)
-        ]
+        if init is _GIVEN:  # from_parameters fills the weights in; nothing to draw
+            self._W = [np.empty((dims[l], dims[l - 1]), self.dtype) for l in range(1, L + 1)]
+        else:
+            rng = np.random.RandomState(seed)
+            self._W = [
+                INITS[init](rng, dims[l], dims[l - 1]).astype(self.dtype) for l in range(1, L + 1)
+            ]
         self._b = [np.zeros((dims[l], 1), dtype=self.dtype) for l in range(1, L + 1)]
 
     # --- construction and state ---------------------------------------------------------------
@@ -201,7 +205,7 @@ class Model:
     ) -> Model:
         """A model holding copies of a course parameters dict (W1, b1, …); dtype from W1 by default."""
         dims, dt = check_parameters(parameters, dtype)
-        model = cls(dims, hidden_activation, output, "course", dt, None, leaky_slope)
+        model = cls(dims, hidden_activation, output, _GIVEN, dt, None, leaky_slope)
         model._set_parameters(parameters)
         return model
 
@@ -229,6 +233,15 @@ class Model:
     def activations(self) -> list[str]:
         """Activation of every layer, the output's last."""
         return [*self.hidden_activations, self.output]
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        del state["_lock"]  # a lock cannot be pickled; each copy gets its own
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         hidden = self.hidden_activations
