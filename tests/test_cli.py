@@ -13,12 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import CAT_DIR
 
 import fastnn
 from fastnn import cli, datasets
 from fastnn.cli import main
 
-CATVNONCAT_DIR = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "catvnoncat"
+CATVNONCAT_DIR = CAT_DIR  # $FASTNN_DATASETS or shared/datasets beside the checkout
 CAT_TRAIN = CATVNONCAT_DIR / "train_catvnoncat.h5"
 CAT_TEST = CATVNONCAT_DIR / "test_catvnoncat.h5"
 HAVE_CATVNONCAT = CAT_TRAIN.is_file() and CAT_TEST.is_file()

@@ -2,14 +2,14 @@
 
 import sys
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import CAT_DIR
 
 from fastnn import datasets
 
-CATVNONCAT_DIR = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "catvnoncat"
+CATVNONCAT_DIR = CAT_DIR  # $FASTNN_DATASETS or shared/datasets beside the checkout
 HAVE_CATVNONCAT = (CATVNONCAT_DIR / "train_catvnoncat.h5").is_file() and (
     CATVNONCAT_DIR / "test_catvnoncat.h5"
 ).is_file()
