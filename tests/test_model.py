@@ -173,7 +173,8 @@ def test_ctrl_c_stops_promptly_with_the_parameters_of_the_last_completed_iterati
         model.fit(X, Y, learning_rate=0.1, num_iterations=10**8)
     elapsed = time.perf_counter() - started
     timer.join()
-    assert elapsed < 0.3 + 1.0, f"fit took {elapsed:.2f}s to notice Ctrl-C"
+    # 50 ms signal checks; the margin is for a loaded machine (CI shares 2 cores).
+    assert elapsed < 0.3 + 1.5, f"fit took {elapsed:.2f}s to notice Ctrl-C"
     assert 0 < model.n_iter_ < 10**8
     replay = Model.from_parameters(start_params, hidden_activation="tanh")
     replay.fit(X, Y, learning_rate=0.1, num_iterations=model.n_iter_)

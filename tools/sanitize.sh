@@ -11,9 +11,11 @@
 #
 #   debug  FASTNN_DEBUG=1: Cython boundscheck and initializedcheck on, -O0 -g (see setup.py).
 #   asan   the same, plus AddressSanitizer: CFLAGS="-fsanitize=address -fno-omit-frame-pointer",
-#          LDFLAGS="-fsanitize=address"; python runs with LD_PRELOAD=$(gcc -print-file-name=libasan.so)
-#          and ASAN_OPTIONS=detect_leaks=0 (CPython leaks by design). Reports go to
-#          $work/asan-reports/asan.<pid>; any report fails the run.
+#          LDFLAGS="-fsanitize=address"; python runs with
+#          LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so)" and
+#          ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 (CPython leaks by design; tests
+#          that provoke MemoryError must get NULL, not an ASan abort). Reports go to
+#          $work/asan/asan-reports/asan.<pid>; any report fails the run.
 #
 # Exit status: non-zero if a build fails, a test fails, or ASan reports anything.
 # FASTNN_SANITIZE_KEEP=1 keeps the temporary directory (its path is printed).
@@ -70,16 +72,22 @@ run_mode() {
     local -a build_env=(FASTNN_DEBUG=1)
     local -a run_env=()
     if [ "$name" = asan ]; then
-        local libasan
+        local libasan libstdcxx
         libasan=$(gcc -print-file-name=libasan.so)
-        if [ ! -e "$libasan" ]; then
-            echo "libasan.so not found (gcc -print-file-name=libasan.so gave $libasan)" >&2
-            return 1
-        fi
+        # libstdc++ too: ASan intercepts __cxa_throw and must find the real one at start-up;
+        # otherwise the first C++ exception (matplotlib's ft2font, h5py, ...) aborts the process
+        # with "CHECK failed: asan_interceptors.cpp ... real___cxa_throw".
+        libstdcxx=$(gcc -print-file-name=libstdc++.so)
+        for lib in "$libasan" "$libstdcxx"; do
+            if [ ! -e "$lib" ]; then
+                echo "$lib not found (gcc -print-file-name)" >&2
+                return 1
+            fi
+        done
         mkdir -p "$dir/asan-reports"
         build_env+=(CFLAGS="-fsanitize=address -fno-omit-frame-pointer"
             LDFLAGS="-fsanitize=address")
-        run_env=(LD_PRELOAD="$libasan"
+        run_env=(LD_PRELOAD="$libasan $libstdcxx"
             ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:log_path=$dir/asan-reports/asan")
     fi
 

@@ -30,7 +30,8 @@ class Activation:
 
 
 def _sigmoid(Z, slope):
-    with np.errstate(over="ignore"):  # exp(−z) → inf for z ≪ 0 gives σ = 0, as intended
+    # exp(−z) → inf for z ≪ 0 gives σ = 0 and → 0 for z ≫ 0 gives σ = 1, as intended.
+    with np.errstate(over="ignore", under="ignore"):
         return 1 / (1 + np.exp(-Z))
 
 

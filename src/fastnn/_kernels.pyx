@@ -316,9 +316,12 @@ cdef inline int _layout(Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t s0, Py_ssiz
     """How BLAS can read a (rows, cols) matrix with element strides (s0, s1).
 
     Returns 1 for row-major with leading dimension ld (M[i, j] at i*ld + j), 0 for column-major
-    (M[i, j] at i + j*ld), -1 when BLAS cannot read it (negative or overlapping strides): the
-    caller must copy. Length-1 dimensions have meaningless strides and are ignored.
+    (M[i, j] at i + j*ld), -1 when BLAS cannot read it (negative or overlapping strides, or a
+    leading dimension that does not fit BLAS's int): the caller must copy. Length-1 dimensions
+    have meaningless strides and are ignored.
     """
+    if (rows > 1 and s0 >= INT_MAX) or (cols > 1 and s1 >= INT_MAX):
+        return -1
     if (cols <= 1 or s1 == 1) and (rows <= 1 or s0 >= cols):
         ld[0] = <int>(s0 if rows > 1 else (cols if cols > 1 else 1))
         return 1

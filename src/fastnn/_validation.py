@@ -49,7 +49,8 @@ def result_dtype(*arrays) -> np.dtype:
         for a in arrays
         if a is not None
     ]
-    if kinds and all(k == np.float32 for k in kinds):
+    # byte order is not part of the rule: '>f4' is float32 too
+    if kinds and all(np.dtype(k).newbyteorder("=") == np.float32 for k in kinds):
         return np.dtype(np.float32)
     return np.dtype(np.float64)
 
@@ -89,11 +90,24 @@ def as_matrix(
         arr = arr.astype(dtype.newbyteorder("="))
     if contiguous:
         arr = np.ascontiguousarray(arr)
-    elif not blas_readable(arr):
+    elif not blas_readable(arr) or _huge_stride(arr):
         arr = np.ascontiguousarray(arr)
     if check_finite and not np.isfinite(arr).all():
         raise ValueError(f"{name} contains NaN or infinity")
     return arr
+
+
+def _huge_stride(arr: np.ndarray) -> bool:
+    """Whether a stride (in elements) of a dimension longer than 1 does not fit BLAS's int.
+
+    BLAS takes the leading dimension as a C int: a view such as ``big[:, :5]`` of an array with
+    2**31 or more columns would hand it an overflowed value (DGEMM refuses it and leaves the
+    output unwritten). Such views are copied instead.
+    """
+    return any(
+        n > 1 and abs(s) // arr.itemsize >= INT_MAX
+        for n, s in zip(arr.shape, arr.strides, strict=True)
+    )
 
 
 def as_labels(Y, m: int, dtype: np.dtype, name: str = "Y", binary: bool = True) -> np.ndarray:
@@ -173,7 +187,7 @@ def check_parameters(parameters: Mapping, dtype=None) -> tuple[list[int], np.dty
         key = f"b{l}"
         if key not in parameters:
             raise ValueError(f"parameters is missing key {key!r} (expected shape ({dims[-1]}, 1))")
-        b = np.shape(parameters[key])
+        b = _to_array(parameters[key], f"parameters[{key!r}]").shape
         if b != (dims[-1], 1):
             raise ValueError(f"parameters[{key!r}] must have shape ({dims[-1]}, 1); got {b}")
     if dtype is None:

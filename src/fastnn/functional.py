@@ -17,6 +17,7 @@ import numpy as np
 from fastnn._activations import check_slope, get_activation
 from fastnn._dispatch import kernels
 from fastnn._validation import (
+    _to_array,
     as_labels,
     as_matrix,
     check_count,
@@ -77,9 +78,13 @@ def initialize_parameters_deep(layer_dims) -> dict[str, np.ndarray]:
 # --- forward --------------------------------------------------------------------------------
 
 
-def _layer_inputs(A_prev, W, b):
-    """Validate one layer's (A_prev, W, b): shapes W (n, k), A_prev (k, m), b (n, 1)."""
-    dtype = result_dtype(np.asarray(A_prev), np.asarray(W), np.asarray(b))
+def _layer_inputs(A_prev, W, b, *others):
+    """Validate one layer's (A_prev, W, b): shapes W (n, k), A_prev (k, m), b (n, 1).
+
+    The dtype follows the promotion rule over A_prev, W, b and ``others`` (e.g. dA and Z).
+    """
+    A_prev, W, b = _to_array(A_prev, "A_prev"), _to_array(W, "W"), _to_array(b, "b")
+    dtype = result_dtype(A_prev, W, b, *others)
     W = as_matrix(W, "W", dtype, check_finite=False)
     n, k = W.shape
     A_prev = as_matrix(A_prev, "A_prev", dtype, shape=(k, None), check_finite=False)
@@ -122,7 +127,8 @@ def L_model_forward(X, parameters, hidden_activation="relu"):
     get_activation(hidden_activation)
     dims, dtype = check_parameters(parameters)
     L = len(dims) - 1
-    A = as_matrix(X, "X", result_dtype(np.asarray(X), dtype), shape=(dims[0], None))
+    X = _to_array(X, "X")
+    A = as_matrix(X, "X", result_dtype(X, dtype), shape=(dims[0], None))
     caches = []
     for l in range(1, L + 1):
         activation = hidden_activation if l < L else "sigmoid"
@@ -138,7 +144,8 @@ def L_model_forward(X, parameters, hidden_activation="relu"):
 
 def compute_cost(AL, Y):
     """J = −(1/m) Σ [y·log(a) + (1 − y)·log(1 − a)]; returns a 0-d value (np.squeeze'd)."""
-    dtype = result_dtype(np.asarray(AL))
+    AL = _to_array(AL, "AL")
+    dtype = result_dtype(AL)  # labels (exact 0/1) take the dtype of AL
     AL = as_matrix(AL, "AL", dtype, shape=(1, None), contiguous=True)
     Y = as_labels(Y, AL.shape[1], dtype)
     if ((AL < 0) | (AL > 1)).any():
@@ -150,9 +157,23 @@ def compute_cost(AL, Y):
 # --- backward -------------------------------------------------------------------------------
 
 
-def _backward(dA, cache, activation):
-    (A_prev, W, b), Z = cache
-    A_prev, W, b = _layer_inputs(A_prev, W, b)
+def _unpack_cache(cache, name: str = "cache"):
+    """((A_prev, W, b), Z), or ValueError naming ``name`` and what a cache looks like."""
+    try:
+        (A_prev, W, b), Z = cache
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must be ((A_prev, W, b), Z) as returned by linear_activation_forward; "
+            f"got {type(cache).__name__}"
+        ) from None
+    return A_prev, W, b, Z
+
+
+def _backward(dA, cache, activation, name="cache"):
+    A_prev, W, b, Z = _unpack_cache(cache, name)
+    dA = _to_array(dA, "dA")
+    others = [dA] if activation == "linear" else [dA, _to_array(Z, "Z")]
+    A_prev, W, b = _layer_inputs(A_prev, W, b, *others)
     n, m = W.shape[0], A_prev.shape[1]
     dA = as_matrix(dA, "dA", W.dtype, shape=(n, m), contiguous=True)
     Z = dA if activation == "linear" else as_matrix(Z, "Z", W.dtype, shape=(n, m), contiguous=True)
@@ -162,7 +183,12 @@ def _backward(dA, cache, activation):
 
 def linear_backward(dZ, cache):
     """Given dZ and cache (A_prev, W, b): dW = (1/m) dZ·A_prevᵀ, db = (1/m) Σ dZ, dA_prev = Wᵀ·dZ."""
-    A_prev, W, b = cache
+    try:
+        A_prev, W, b = cache
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"cache must be (A_prev, W, b) as returned by linear_forward; got {type(cache).__name__}"
+        ) from None
     return _backward(dZ, ((A_prev, W, b), None), "linear")
 
 
@@ -180,10 +206,16 @@ def L_model_backward(AL, Y, caches, hidden_activation="relu"):
     """
     get_activation(hidden_activation)
     grads = {}
+    if not isinstance(caches, (list, tuple)) or not caches:
+        raise ValueError(
+            "caches must be the non-empty list of layer caches returned by L_model_forward; "
+            f"got {caches!r:.60}"
+        )
     L = len(caches)
-    dtype = result_dtype(np.asarray(AL))
-    AL = as_matrix(AL, "AL", dtype, shape=(None, None), contiguous=True)
-    Y = as_labels(Y, AL.shape[1], dtype, binary=False).reshape(AL.shape)
+    AL = _to_array(AL, "AL")
+    dtype = result_dtype(AL)  # labels (exact 0/1) take the dtype of AL
+    AL = as_matrix(AL, "AL", dtype, shape=(1, None), contiguous=True)
+    Y = as_labels(Y, AL.shape[1], dtype)
     with np.errstate(divide="raise", invalid="raise"):
         try:
             dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))
@@ -191,13 +223,13 @@ def L_model_backward(AL, Y, caches, hidden_activation="relu"):
             raise ValueError(
                 "AL has entries equal to 0 or 1: dAL = −(Y/AL − (1−Y)/(1−AL)) is infinite"
             ) from None
-    dA_prev, dW, db = linear_activation_backward(dAL, caches[L - 1], "sigmoid")
+    dA_prev, dW, db = _backward(dAL, caches[L - 1], "sigmoid", f"caches[{L - 1}]")
     grads["dA" + str(L - 1)] = dA_prev
     grads["dW" + str(L)] = dW
     grads["db" + str(L)] = db
     for l in reversed(range(L - 1)):
-        dA_prev, dW, db = linear_activation_backward(
-            grads["dA" + str(l + 1)], caches[l], hidden_activation
+        dA_prev, dW, db = _backward(
+            grads["dA" + str(l + 1)], caches[l], hidden_activation, f"caches[{l}]"
         )
         grads["dA" + str(l)] = dA_prev
         grads["dW" + str(l + 1)] = dW
@@ -215,12 +247,14 @@ def update_parameters(parameters, grads, learning_rate):
             key, gkey = p + str(l), "d" + p + str(l)
             if gkey not in grads:
                 raise ValueError(f"grads is missing key {gkey!r}")
-            if np.shape(grads[gkey]) != np.shape(parameters[key]):
+            grad = _to_array(grads[gkey], f"grads[{gkey!r}]")
+            if grad.shape != np.shape(parameters[key]):
                 raise ValueError(
-                    f"grads[{gkey!r}] must have shape {np.shape(parameters[key])}; "
-                    f"got {np.shape(grads[gkey])}"
+                    f"grads[{gkey!r}] must have shape {np.shape(parameters[key])}; got {grad.shape}"
                 )
-            updated[key] = parameters[key] - lr * grads[gkey]
+            if not np.isfinite(grad).all():
+                raise ValueError(f"grads[{gkey!r}] contains NaN or infinity")
+            updated[key] = parameters[key] - lr * grad
     return updated
 
 
@@ -283,8 +317,10 @@ def two_layer_model(X, Y, layers_dims, learning_rate=0.0075, num_iterations=3000
 
     Returns (parameters, costs) with costs recorded every 100 iterations.
     """
-    n_x, n_h, n_y = check_layer_dims(layers_dims)
-    parameters = initialize_parameters(n_x, n_h, n_y)
+    dims = check_layer_dims(layers_dims)
+    if len(dims) != 3:
+        raise ValueError(f"layers_dims must be (n_x, n_h, n_y) for two_layer_model; got {dims}")
+    parameters = initialize_parameters(*dims)
     return _train_course_model(X, Y, parameters, "relu", learning_rate, num_iterations, print_cost)
 
 

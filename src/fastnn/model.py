@@ -13,12 +13,11 @@ import numbers
 import os
 import tempfile
 import threading
-import zipfile
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from fastnn._activations import check_slope, get_activation
+from fastnn._activations import ACTIVATIONS, check_slope, get_activation
 from fastnn._dispatch import kernels
 from fastnn._validation import (
     as_labels,
@@ -158,7 +157,14 @@ class Model:
         if isinstance(hidden_activation, str):
             activations = [hidden_activation] * (L - 1)
         else:
-            activations = list(hidden_activation)
+            try:
+                activations = list(hidden_activation)
+            except TypeError:
+                valid = ", ".join(repr(a) for a in ACTIVATIONS)
+                raise TypeError(
+                    f"hidden_activation must be one of {valid} or a sequence of them; "
+                    f"got {hidden_activation!r}"
+                ) from None
             if len(activations) != L - 1:
                 raise ValueError(
                     f"hidden_activation needs one name per hidden layer ({L - 1}); got {len(activations)}"
@@ -409,10 +415,18 @@ def load(path: str | os.PathLike) -> Model:
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such model file: {path}")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as err:
-        raise ValueError(f"{path}: not a readable fastnn model file ({err})") from None
+        with open(path, "rb") as fh:
+            data = np.load(fh, allow_pickle=False)
+            if not isinstance(data, np.lib.npyio.NpzFile):
+                raise ValueError("a single .npy array, not an .npz archive")
+            with data:
+                arrays = {k: data[k] for k in data.files}
+    except Exception as err:
+        # A damaged archive fails in many ways: BadZipFile, EOFError, zlib.error,
+        # NotImplementedError (unknown compression), RuntimeError (encrypted member),
+        # ValueError (pickled data, bad .npy header), MemoryError (absurd stored shape), ...
+        detail = " ".join(str(err).split()) or type(err).__name__
+        raise ValueError(f"{path}: not a readable fastnn model file ({detail})") from None
 
     def get(key):
         if key not in arrays:
@@ -421,7 +435,10 @@ def load(path: str | os.PathLike) -> Model:
 
     if str(get("format")) != "fastnn-model":
         raise ValueError(f"{path}: not a fastnn model file")
-    version = int(get("format_version"))
+    try:
+        version = int(get("format_version"))
+    except (TypeError, ValueError):
+        raise ValueError(f"{path}: unreadable model format version") from None
     if version != FORMAT_VERSION:
         raise ValueError(
             f"{path}: model format version {version}; this fastnn reads {FORMAT_VERSION}"
@@ -442,12 +459,28 @@ def load(path: str | os.PathLike) -> Model:
         )
         if model.layer_dims != dims:
             raise ValueError(f"layer_dims {dims} do not match the stored weights")
+        if activations[-1:] != [model.output]:
+            raise ValueError(
+                f"activations {activations} do not end with the output {model.output!r}"
+            )
         model.n_iter_ = int(get("n_iter"))
+        if model.n_iter_ < 0:
+            raise ValueError(f"n_iter must be >= 0; got {model.n_iter_}")
         model.costs_ = [float(c) for c in get("costs")]
-        if "x_mean" in arrays:
-            mean, scale = arrays["x_mean"], arrays["x_scale"]
-            if mean.shape != (dims[0], 1) or scale.shape != (dims[0], 1) or not (scale > 0).all():
-                raise ValueError("standardisation statistics have the wrong shape or a zero scale")
+        if "x_mean" in arrays or "x_scale" in arrays:
+            mean, scale = get("x_mean"), get("x_scale")
+            if mean.dtype.kind not in "fiu" or scale.dtype.kind not in "fiu":
+                raise ValueError(
+                    f"standardisation statistics must be real numbers; got {mean.dtype} and "
+                    f"{scale.dtype}"
+                )
+            if mean.shape != (dims[0], 1) or scale.shape != (dims[0], 1):
+                raise ValueError(
+                    f"standardisation statistics must have shape ({dims[0]}, 1); "
+                    f"got {mean.shape} and {scale.shape}"
+                )
+            if not (np.isfinite(mean).all() and np.isfinite(scale).all() and (scale > 0).all()):
+                raise ValueError("standardisation statistics must be finite, with a scale > 0")
             model.x_mean_ = mean.astype(model.dtype)
             model.x_scale_ = scale.astype(model.dtype)
             model.standardize = True

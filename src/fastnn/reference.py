@@ -62,8 +62,20 @@ def cross_entropy_cost(AL, Y):
     return float(-np.sum(pos + neg) / m)
 
 
-def train(X, Y, Ws, bs, activations, slope, output, learning_rate, num_iterations, cost_every,
-          callback=None, gram=False):
+def train(
+    X,
+    Y,
+    Ws,
+    bs,
+    activations,
+    slope,
+    output,
+    learning_rate,
+    num_iterations,
+    cost_every,
+    callback=None,
+    gram=False,
+):
     """Full-batch gradient descent, in place on the lists ``Ws`` and ``bs``.
 
     Each iteration: forward through every layer, output loss, backward, W ← W − α dW, b ← b − α db.

@@ -40,8 +40,7 @@ from scipy.special import expit, log_expit
 
 from fastnn._activations import check_slope
 from fastnn._dispatch import kernels
-from fastnn._kernels import blas_readable
-from fastnn._validation import check_dtype
+from fastnn._validation import as_matrix, check_dtype
 from fastnn.model import Model
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
@@ -297,19 +296,16 @@ class _BaseMLP(BaseEstimator):
         check_is_fitted(self, "coefs_")
         dtype = self.coefs_[0].dtype
         X = validate_data(self, X, reset=False, dtype=dtype)
-        A = _blas_operand(X.T)  # (n_features, n_samples); X.T of a C-ordered X is F-ordered
+        # (n_features, n_samples); X.T of a C-ordered X is F-ordered and read in place. as_matrix
+        # checks the dimensions before any copy (finiteness was checked by validate_data).
+        A = as_matrix(X.T, "X", np.dtype(dtype), check_finite=False)
         L = len(self.coefs_)
         for l, (coef, intercept) in enumerate(zip(self.coefs_, self.intercepts_, strict=True)):
-            W = _blas_operand(np.asarray(coef, dtype=dtype).T)
+            W = as_matrix(np.asarray(coef).T, f"coefs_[{l}]", np.dtype(dtype), check_finite=False)
             b = np.ascontiguousarray(intercept, dtype=dtype).reshape(-1, 1)
             act = self._hidden_activation if l < L - 1 else "linear"
             A, _ = kernels.dense_forward(A, W, b, act, self._leaky_slope, False)
         return A.ravel()
-
-
-def _blas_operand(a: np.ndarray) -> np.ndarray:
-    """``a`` itself when BLAS reads it in place (C or F order), else a C-ordered copy."""
-    return a if blas_readable(a) else np.ascontiguousarray(a)
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
