@@ -259,8 +259,10 @@ class Model:
 
     # --- data ----------------------------------------------------------------------------------
 
-    def _inputs(self, X, name: str = "X") -> np.ndarray:
-        X = as_matrix(X, name, self.dtype, shape=(self.layer_dims[0], None))
+    def _inputs(self, X, name: str = "X", check_finite: bool = True) -> np.ndarray:
+        X = as_matrix(
+            X, name, self.dtype, shape=(self.layer_dims[0], None), check_finite=check_finite
+        )
         if self.x_mean_ is not None:
             X = np.ascontiguousarray((X - self.x_mean_) / self.x_scale_, dtype=self.dtype)
         return X
@@ -342,9 +344,13 @@ class Model:
 
     def forward(self, X) -> np.ndarray:
         """A[L] for inputs X (n_x, m): probabilities for a sigmoid output, values for linear."""
-        A = self._inputs(X)
-        for W, b, act in zip(self._W, self._b, self.activations, strict=True):
-            A, _ = kernels.dense_forward(A, W, b, act, self.leaky_slope, False)
+        # NaN/inf anywhere in X reaches Z1 = W1·X + b1 (0·inf is NaN too): checking the (n_1, m)
+        # Z1 costs far less than scanning the (n_x, m) X, which inference would pay every call.
+        A = self._inputs(X, check_finite=False)
+        for l, (W, b, act) in enumerate(zip(self._W, self._b, self.activations, strict=True)):
+            A, Z = kernels.dense_forward(A, W, b, act, self.leaky_slope, l == 0)
+            if l == 0 and not np.isfinite(Z).all():
+                raise ValueError("X contains NaN or infinity (or W1·X overflows)")
         return A
 
     def predict_proba(self, X) -> np.ndarray:
