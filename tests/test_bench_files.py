@@ -1,0 +1,39 @@
+"""The benchmark files run once, untimed, inside the normal suite, so that they cannot rot."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+@pytest.mark.skipif(
+    not (BENCH / "test_bench.py").exists(), reason=f"no bench/ beside the tests ({BENCH})"
+)
+def test_bench_files_run_with_benchmarks_disabled():
+    pytest.importorskip("pytest_benchmark", reason="the benchmarks need pytest-benchmark")
+    env = dict(os.environ, FASTNN_CROSSCHECK="0")  # timing code, not kernels, is under test here
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(BENCH),
+            "--benchmark-disable",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=BENCH.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout
