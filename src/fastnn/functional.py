@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fastnn._activations import check_slope, get_activation
+from fastnn._activations import get_activation
 from fastnn._dispatch import kernels
 from fastnn._validation import (
     _to_array,
@@ -359,6 +359,3 @@ def relu_backward(dA, cache):
     dZ = np.array(dA, copy=True)
     dZ[Z <= 0] = 0
     return dZ
-
-
-check_slope(LEAKY_SLOPE)
