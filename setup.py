@@ -15,7 +15,8 @@ debug = os.environ.get("FASTNN_DEBUG", "") not in ("", "0")
 # of the vectorised exp/tanh (we never enable FP traps). No -ffast-math: it would let the
 # compiler assume there is no NaN or inf and drop the checks that rely on them.
 # -fopenmp-simd honours the "omp simd" reductions of the row loops (no OpenMP runtime).
-compile_args = ["-O0", "-g"] if debug else ["-O3", "-fno-math-errno", "-fno-trapping-math"]
+# -g0 overrides the -g in Python's own CFLAGS: debug info would make the wheel four times larger.
+compile_args = ["-O0", "-g"] if debug else ["-O3", "-g0", "-fno-math-errno", "-fno-trapping-math"]
 compile_args.append("-fopenmp-simd")
 
 directives = {
