@@ -263,6 +263,9 @@ class Model:
         X = as_matrix(
             X, name, self.dtype, shape=(self.layer_dims[0], None), check_finite=check_finite
         )
+        return self._standardized(X)
+
+    def _standardized(self, X: np.ndarray) -> np.ndarray:
         if self.x_mean_ is not None:
             X = np.ascontiguousarray((X - self.x_mean_) / self.x_scale_, dtype=self.dtype)
         return X
@@ -304,12 +307,12 @@ class Model:
         if not self._lock.acquire(blocking=False):
             raise RuntimeError("this Model is already being fitted in another thread")
         try:
+            X = as_matrix(X, "X", self.dtype, shape=(self.layer_dims[0], None))
             if self.standardize:
-                raw = as_matrix(X, "X", self.dtype, shape=(self.layer_dims[0], None))
-                self.x_mean_ = raw.mean(axis=1, keepdims=True)
-                scale = raw.std(axis=1, keepdims=True)
+                self.x_mean_ = X.mean(axis=1, keepdims=True)
+                scale = X.std(axis=1, keepdims=True)
                 self.x_scale_ = np.where(scale > 0, scale, 1).astype(self.dtype)
-            X = self._inputs(X)
+            X = self._standardized(X)
             Y = self._labels(Y, X.shape[1])
 
             def report(i, cost):
