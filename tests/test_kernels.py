@@ -51,6 +51,18 @@ def draw(rng, shape, dtype, scale=1.0):
     return (rng.standard_normal(shape) * scale).astype(dtype)
 
 
+GEMM_LIMITS = {"small": 1 << 62, "blas": 0}
+
+
+@pytest.fixture(params=list(GEMM_LIMITS))
+def gemm_path(request):
+    """Run the test with every product through the kernels' own small GEMM, then through BLAS
+    (the default routes tiny and skinny products to the first, the rest to the second)."""
+    previous = _kernels._set_small_gemm_limit(GEMM_LIMITS[request.param])
+    yield request.param
+    _kernels._set_small_gemm_limit(previous)
+
+
 def test_activation_ids_match_the_table():
     assert _kernels.ACTIVATION_IDS == {a.name: a.id for a in ACTIVATIONS.values()}
 
@@ -71,7 +83,7 @@ def test_blas_readable_refuses_what_blas_cannot_read(rng):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("activation", ACTS)
 @pytest.mark.parametrize("n,k,m", SHAPES)
-def test_dense_forward_matches_reference(dtype, activation, n, k, m, rng):
+def test_dense_forward_matches_reference(dtype, activation, n, k, m, rng, gemm_path):
     A_prev = draw(rng, (k, m), dtype)
     W = draw(rng, (n, k), dtype, 1 / np.sqrt(k))
     b = draw(rng, (n, 1), dtype)
@@ -88,7 +100,7 @@ def test_dense_forward_matches_reference(dtype, activation, n, k, m, rng):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("w_layout", LAYOUTS)
 @pytest.mark.parametrize("a_layout", LAYOUTS)
-def test_dense_forward_layouts_give_identical_results(dtype, w_layout, a_layout, rng):
+def test_dense_forward_layouts_give_identical_results(dtype, w_layout, a_layout, rng, gemm_path):
     A_prev = draw(rng, (6, 5), dtype)
     W = draw(rng, (4, 6), dtype)
     b = layout(draw(rng, (4, 1), dtype), w_layout)
@@ -100,7 +112,7 @@ def test_dense_forward_layouts_give_identical_results(dtype, w_layout, a_layout,
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("activation", ACTS)
 @pytest.mark.parametrize("n,k,m", SHAPES)
-def test_dense_backward_matches_reference(dtype, activation, n, k, m, rng):
+def test_dense_backward_matches_reference(dtype, activation, n, k, m, rng, gemm_path):
     dA = draw(rng, (n, m), dtype)
     Z = draw(rng, (n, m), dtype)
     A_prev = draw(rng, (k, m), dtype)
@@ -119,7 +131,7 @@ def test_dense_backward_matches_reference(dtype, activation, n, k, m, rng):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("w_layout", LAYOUTS)
 @pytest.mark.parametrize("a_layout", LAYOUTS)
-def test_dense_backward_layouts(dtype, w_layout, a_layout, rng):
+def test_dense_backward_layouts(dtype, w_layout, a_layout, rng, gemm_path):
     dA, Z = draw(rng, (4, 5), dtype), draw(rng, (4, 5), dtype)
     A_prev, W = draw(rng, (6, 5), dtype), draw(rng, (4, 6), dtype)
     want = reference.dense_backward(dA, Z, A_prev, W, "relu")
@@ -199,7 +211,7 @@ def _net(rng, dims, dtype):
 @pytest.mark.parametrize("activation", ACTS)
 @pytest.mark.parametrize("output", ["sigmoid", "linear"])
 @pytest.mark.parametrize("dims", [[3, 1], [4, 5, 1], [6, 5, 4, 1], [1, 1, 1]])
-def test_train_matches_reference(dtype, activation, output, dims, rng):
+def test_train_matches_reference(dtype, activation, output, dims, rng, gemm_path):
     m = 7
     X = draw(rng, (dims[0], m), dtype)
     Y = (
@@ -224,7 +236,7 @@ def test_train_matches_reference(dtype, activation, output, dims, rng):
 
 
 @pytest.mark.parametrize("x_layout", LAYOUTS)
-def test_train_reads_X_in_any_blas_layout(x_layout, rng):
+def test_train_reads_X_in_any_blas_layout(x_layout, rng, gemm_path):
     X = draw(rng, (5, 8), np.float64)
     Y = (rng.random((1, 8)) > 0.5).astype(np.float64)
     Ws, bs = _net(rng, [5, 3, 1], np.float64)
@@ -364,8 +376,19 @@ def test_gram_is_chosen_only_when_cheaper():
     seed=st.integers(0, 2**32 - 1),
     scale=st.sampled_from([1e-3, 1.0, 30.0]),
     w_layout=st.sampled_from(LAYOUTS),
+    path=st.sampled_from(list(GEMM_LIMITS)),
 )
-def test_dense_forward_and_backward_property(n, k, m, activation, dtype, seed, scale, w_layout):
+def test_dense_forward_and_backward_property(
+    n, k, m, activation, dtype, seed, scale, w_layout, path
+):
+    previous = _kernels._set_small_gemm_limit(GEMM_LIMITS[path])
+    try:
+        _check_dense_property(n, k, m, activation, dtype, seed, scale, w_layout)
+    finally:
+        _kernels._set_small_gemm_limit(previous)
+
+
+def _check_dense_property(n, k, m, activation, dtype, seed, scale, w_layout):
     rng = np.random.default_rng(seed)
     A_prev, W, b = (
         draw(rng, (k, m), dtype, scale),
@@ -404,3 +427,28 @@ def test_vectorised_exp_and_tanh_keep_nan_inf_and_signed_zero(dtype):
     np.testing.assert_array_equal(e[1:], [np.inf, 0.0, 1.0, 1.0, np.inf, 0.0])
     np.testing.assert_array_equal(t[1:], [1.0, -1.0, 0.0, -0.0, 1.0, -1.0])
     assert np.signbit(t[4]) and not np.signbit(t[3])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "n,k,m", [(1, 700, 300), (3, 64, 513), (64, 2, 257), (50, 60, 1), (2, 3, 5), (9, 9, 9)]
+)
+@pytest.mark.parametrize("a_layout", LAYOUTS)
+def test_small_and_skinny_gemm_agree_with_blas(dtype, n, k, m, a_layout, rng):
+    """The default routing (small, skinny and ordinary products) against BLAS for everything,
+    on shapes that take each of fnn_small_gemm's forms and their remainder loops."""
+    A_prev = layout(draw(rng, (k, m), dtype), a_layout)
+    W, b, dA = draw(rng, (n, k), dtype), draw(rng, (n, 1), dtype), draw(rng, (n, m), dtype)
+    default = _kernels.dense_forward(A_prev, W, b, "linear"), _kernels.dense_backward(
+        dA, dA, A_prev, W, "linear"
+    )
+    previous = _kernels._set_small_gemm_limit(0)
+    try:
+        blas = _kernels.dense_forward(A_prev, W, b, "linear"), _kernels.dense_backward(
+            dA, dA, A_prev, W, "linear"
+        )
+    finally:
+        _kernels._set_small_gemm_limit(previous)
+    for got, want in zip(default[0] + default[1], blas[0] + blas[1], strict=True):
+        if want is not None:
+            close(got, want, dtype, max(n, k, m))

@@ -247,6 +247,75 @@ cdef extern from *:
 
     FNN_ROWS(double, d, fnn_exp, fnn_tanh)
     FNN_ROWS(float, f, fnn_expf, fnn_tanhf)
+
+    /* Small GEMM, C := alpha·op(A)·op(B) + beta·C (M×N, K deep), for products so small that a
+       BLAS call's fixed cost (about 1 µs with OpenBLAS's Haswell kernels) would dominate: the
+       planar net's whole step is ~10k multiply-adds. Operands by element strides:
+       op(A)[i,k] = A[i*ai + k*ak], op(B)[k,j] = B[k*bk + j*bj], C[i,j] = C[i*ci + j*cj].
+       Two vectorised forms: rows of C as sums of scaled rows of op(B) when both are contiguous
+       along j (forward, dA_prev = Wᵀ·dZ), dot products when op(A) and op(B) are contiguous
+       along k (dW = dZ·A_prevᵀ); anything else by the plain triple loop. As in BLAS, C is not
+       read when beta = 0. */
+    #define FNN_SMALL_GEMM(T, SUF)                                                              \
+    FNN_CLONES static void fnn_small_gemm_##SUF(                                               \
+            int M, int N, int K, T alpha, const T *A, Py_ssize_t ai, Py_ssize_t ak,            \
+            const T *B, Py_ssize_t bk, Py_ssize_t bj, T beta, T *C, Py_ssize_t ci,             \
+            Py_ssize_t cj) {                                                                   \
+        Py_ssize_t i, j, k;                                                                    \
+        if (bj == 1 && cj == 1) {                                                              \
+            for (i = 0; i < M; i++) {                                                          \
+                T *restrict c = C + i * ci;                                                    \
+                const T *a = A + i * ai;                                                       \
+                T a0 = alpha * a[0];                                                           \
+                const T *restrict b0 = B;                                                      \
+                if (beta == 0) { for (j = 0; j < N; j++) c[j] = a0 * b0[j]; }                  \
+                else if (beta == 1) { for (j = 0; j < N; j++) c[j] += a0 * b0[j]; }            \
+                else { for (j = 0; j < N; j++) c[j] = beta * c[j] + a0 * b0[j]; }              \
+                for (k = 1; k + 1 < K; k += 2) {                                               \
+                    T a1 = alpha * a[k * ak], a2 = alpha * a[(k + 1) * ak];                    \
+                    const T *restrict b1 = B + k * bk;                                         \
+                    const T *restrict b2 = b1 + bk;                                            \
+                    for (j = 0; j < N; j++) c[j] += a1 * b1[j] + a2 * b2[j];                   \
+                }                                                                              \
+                if (k < K) {                                                                   \
+                    T a1 = alpha * a[k * ak];                                                  \
+                    const T *restrict b1 = B + k * bk;                                         \
+                    for (j = 0; j < N; j++) c[j] += a1 * b1[j];                                \
+                }                                                                              \
+            }                                                                                  \
+        } else if (ak == 1 && bk == 1) {                                                       \
+            for (i = 0; i < M; i++) {                                                          \
+                const T *a = A + i * ai;                                                       \
+                for (j = 0; j < N; j++) {                                                      \
+                    const T *b = B + j * bj;                                                   \
+                    /* four independent sums over the quarters of k: one chain would wait on  \
+                       the FMA latency at every step */                                       \
+                    Py_ssize_t q = K / 4;                                                      \
+                    T s0 = 0, s1 = 0, s2 = 0, s3 = 0, acc;                                     \
+                    FNN_PRAGMA(omp simd reduction(+:s0, s1, s2, s3))                           \
+                    for (k = 0; k < q; k++) {                                                  \
+                        s0 += a[k] * b[k]; s1 += a[q + k] * b[q + k];                          \
+                        s2 += a[2 * q + k] * b[2 * q + k]; s3 += a[3 * q + k] * b[3 * q + k];  \
+                    }                                                                          \
+                    for (k = 4 * q; k < K; k++) s3 += a[k] * b[k];                             \
+                    acc = (s0 + s1) + (s2 + s3);                                               \
+                    T *c = C + i * ci + j * cj;                                                \
+                    *c = beta == 0 ? alpha * acc : alpha * acc + beta * *c;                    \
+                }                                                                              \
+            }                                                                                  \
+        } else {                                                                               \
+            for (i = 0; i < M; i++)                                                            \
+                for (j = 0; j < N; j++) {                                                      \
+                    T acc = 0;                                                                 \
+                    for (k = 0; k < K; k++) acc += A[i * ai + k * ak] * B[k * bk + j * bj];    \
+                    T *c = C + i * ci + j * cj;                                                \
+                    *c = beta == 0 ? alpha * acc : alpha * acc + beta * *c;                    \
+                }                                                                              \
+        }                                                                                      \
+    }
+
+    FNN_SMALL_GEMM(double, d)
+    FNN_SMALL_GEMM(float, f)
     """
     double fnn_exp(double x) noexcept nogil
     double fnn_tanh(double x) noexcept nogil
@@ -264,6 +333,12 @@ cdef extern from *:
     void fnn_out_delta_f(float*, const float*, Py_ssize_t, int) noexcept nogil
     double fnn_row_sum_d(const double*, Py_ssize_t) noexcept nogil
     float fnn_row_sum_f(const float*, Py_ssize_t) noexcept nogil
+    void fnn_small_gemm_d(int, int, int, double, const double*, Py_ssize_t, Py_ssize_t,
+                          const double*, Py_ssize_t, Py_ssize_t, double, double*, Py_ssize_t,
+                          Py_ssize_t) noexcept nogil
+    void fnn_small_gemm_f(int, int, int, float, const float*, Py_ssize_t, Py_ssize_t,
+                          const float*, Py_ssize_t, Py_ssize_t, float, float*, Py_ssize_t,
+                          Py_ssize_t) noexcept nogil
 
 
 cdef inline floating _exp(floating x) noexcept nogil:
@@ -331,6 +406,23 @@ cdef inline int _layout(Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t s0, Py_ssiz
     return -1
 
 
+# Products of at most this many multiply-adds skip BLAS (see fnn_small_gemm), and so do skinny
+# products (a dimension of at most SKINNY, e.g. a one-unit output layer) that fnn_small_gemm
+# runs vectorised: OpenBLAS's Haswell kernels run those 1.3-6x slower than fnn_small_gemm
+# (bench/README.md, "Small and skinny products"). 0 sends every product to BLAS. Set through
+# _set_small_gemm_limit (the tests compare the two paths).
+cdef long long small_gemm_limit = 16384
+cdef int SKINNY = 3
+
+
+def _set_small_gemm_limit(long long limit):
+    """Test hook: set the small-GEMM limit (multiply-adds); returns the previous one."""
+    global small_gemm_limit
+    previous = small_gemm_limit
+    small_gemm_limit = limit
+    return previous
+
+
 cdef inline void _gemm(bint trans_a, bint trans_b, int M, int N, int K, floating alpha,
                        const floating* A, int lda, bint a_rowmajor,
                        const floating* B, int ldb, bint b_rowmajor,
@@ -343,6 +435,22 @@ cdef inline void _gemm(bint trans_a, bint trans_b, int M, int N, int K, floating
     """
     cdef char fa = b'T' if (a_rowmajor ^ trans_a ^ c_rowmajor) else b'N'
     cdef char fb = b'T' if (b_rowmajor ^ trans_b ^ c_rowmajor) else b'N'
+    cdef bint a_along_k = a_rowmajor ^ trans_a   # op(A)[i, k] contiguous in k
+    cdef bint b_along_j = b_rowmajor ^ trans_b   # op(B)[k, j] contiguous in j
+    cdef bint vectorised = (b_along_j and c_rowmajor) or (a_along_k and not b_along_j)
+    if small_gemm_limit > 0 and (<long long>M * N * K <= small_gemm_limit or (
+            vectorised and (M <= SKINNY or N <= SKINNY or K <= SKINNY))):
+        if floating is float:
+            fnn_small_gemm_f(M, N, K, alpha, <float*>A, lda if a_along_k else 1,
+                             1 if a_along_k else lda, <float*>B, ldb if b_along_j else 1,
+                             1 if b_along_j else ldb, beta, C, ldc if c_rowmajor else 1,
+                             1 if c_rowmajor else ldc)
+        else:
+            fnn_small_gemm_d(M, N, K, alpha, <double*>A, lda if a_along_k else 1,
+                             1 if a_along_k else lda, <double*>B, ldb if b_along_j else 1,
+                             1 if b_along_j else ldb, beta, C, ldc if c_rowmajor else 1,
+                             1 if c_rowmajor else ldc)
+        return
     if c_rowmajor:
         if floating is float:
             sgemm(&fb, &fa, &N, &M, &K, &alpha, <float*>B, &ldb, <float*>A, &lda, &beta, C, &ldc)
