@@ -302,3 +302,17 @@ def test_cat_L_layer_model_costs_through_Model(cat_data):
     model32 = Model([12288, 20, 7, 5, 1], dtype=np.float32).fit(train_x, train_y, 0.0075, 300)
     assert round(model32.costs_[0], 5) == 0.77175  # float32: the course's 0.771749 to 5 places
     assert model32.costs_[-1] < model32.costs_[0]
+
+
+def test_cat_gram_path_equals_the_direct_path_in_float64(cat_data):
+    """The wide-input path on the course's own net and data: every recorded cost and every
+    parameter within 1e-9 of the direct path (400 iterations keep the direct run to seconds;
+    tests/test_kernels.py runs 2500 on smaller wide problems)."""
+    train_x, train_y, _, _, _ = cat_data
+    direct = Model([12288, 20, 7, 5, 1]).fit(train_x, train_y, 0.0075, 400, path="direct")
+    gram = Model([12288, 20, 7, 5, 1]).fit(train_x, train_y, 0.0075, 400, path="gram")
+    assert len(gram.costs_) == 4
+    np.testing.assert_allclose(gram.costs_, direct.costs_, rtol=1e-9)
+    for key, value in direct.parameters.items():
+        atol = 1e-9 * np.abs(value).max()
+        np.testing.assert_allclose(gram.parameters[key], value, rtol=1e-9, atol=atol)
