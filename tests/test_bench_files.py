@@ -37,3 +37,15 @@ def test_bench_files_run_with_benchmarks_disabled():
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert " passed" in result.stdout
+
+
+def test_small_gemm_script_runs():
+    script = BENCH / "small_gemm.py"
+    if not script.exists():
+        pytest.skip(f"no {script}")
+    result = subprocess.run(
+        [sys.executable, str(script), "--smoke"], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| float")]
+    assert len(rows) == 2 and all("| small |" in row for row in rows)

@@ -439,16 +439,30 @@ def test_small_and_skinny_gemm_agree_with_blas(dtype, n, k, m, a_layout, rng):
     on shapes that take each of fnn_small_gemm's forms and their remainder loops."""
     A_prev = layout(draw(rng, (k, m), dtype), a_layout)
     W, b, dA = draw(rng, (n, k), dtype), draw(rng, (n, 1), dtype), draw(rng, (n, m), dtype)
-    default = _kernels.dense_forward(A_prev, W, b, "linear"), _kernels.dense_backward(
-        dA, dA, A_prev, W, "linear"
+    default = (
+        _kernels.dense_forward(A_prev, W, b, "linear"),
+        _kernels.dense_backward(dA, dA, A_prev, W, "linear"),
     )
     previous = _kernels._set_small_gemm_limit(0)
     try:
-        blas = _kernels.dense_forward(A_prev, W, b, "linear"), _kernels.dense_backward(
-            dA, dA, A_prev, W, "linear"
+        blas = (
+            _kernels.dense_forward(A_prev, W, b, "linear"),
+            _kernels.dense_backward(dA, dA, A_prev, W, "linear"),
         )
     finally:
         _kernels._set_small_gemm_limit(previous)
     for got, want in zip(default[0] + default[1], blas[0] + blas[1], strict=True):
         if want is not None:
             close(got, want, dtype, max(n, k, m))
+
+
+def test_small_gemm_routing():
+    routes = _kernels._routes_to_small_gemm
+    assert routes(4, 2, 400) and routes(1, 4, 400)  # planar: tiny
+    assert routes(1, 64, 1024) and routes(1, 12288, 209) and routes(64, 2, 4096)  # skinny
+    assert not routes(128, 784, 1024) and not routes(20, 20, 209)  # BLAS territory
+    previous = _kernels._set_small_gemm_limit(0)
+    try:
+        assert not routes(4, 2, 400) and not routes(1, 64, 1024)
+    finally:
+        _kernels._set_small_gemm_limit(previous)

@@ -264,22 +264,22 @@ cdef extern from *:
         Py_ssize_t i, j, k;                                                                    \
         if (bj == 1 && cj == 1) {                                                              \
             for (i = 0; i < M; i++) {                                                          \
-                T *restrict c = C + i * ci;                                                    \
+                T *__restrict c = C + i * ci;                                                    \
                 const T *a = A + i * ai;                                                       \
                 T a0 = alpha * a[0];                                                           \
-                const T *restrict b0 = B;                                                      \
+                const T *__restrict b0 = B;                                                      \
                 if (beta == 0) { for (j = 0; j < N; j++) c[j] = a0 * b0[j]; }                  \
                 else if (beta == 1) { for (j = 0; j < N; j++) c[j] += a0 * b0[j]; }            \
                 else { for (j = 0; j < N; j++) c[j] = beta * c[j] + a0 * b0[j]; }              \
                 for (k = 1; k + 1 < K; k += 2) {                                               \
                     T a1 = alpha * a[k * ak], a2 = alpha * a[(k + 1) * ak];                    \
-                    const T *restrict b1 = B + k * bk;                                         \
-                    const T *restrict b2 = b1 + bk;                                            \
+                    const T *__restrict b1 = B + k * bk;                                         \
+                    const T *__restrict b2 = b1 + bk;                                            \
                     for (j = 0; j < N; j++) c[j] += a1 * b1[j] + a2 * b2[j];                   \
                 }                                                                              \
                 if (k < K) {                                                                   \
                     T a1 = alpha * a[k * ak];                                                  \
-                    const T *restrict b1 = B + k * bk;                                         \
+                    const T *__restrict b1 = B + k * bk;                                         \
                     for (j = 0; j < N; j++) c[j] += a1 * b1[j];                                \
                 }                                                                              \
             }                                                                                  \
@@ -423,6 +423,18 @@ def _set_small_gemm_limit(long long limit):
     return previous
 
 
+cdef inline bint _small_gemm_suits(long long M, long long N, long long K,
+                                   bint vectorised) noexcept nogil:
+    return small_gemm_limit > 0 and (M * N * K <= small_gemm_limit or (
+        vectorised and (M <= SKINNY or N <= SKINNY or K <= SKINNY)))
+
+
+def _routes_to_small_gemm(n, k, m):
+    """Whether a layer W (n, k) on A_prev (k, m), C-contiguous, runs its products (forward,
+    dW, dA_prev: the same three dimensions) in fnn_small_gemm rather than BLAS."""
+    return _small_gemm_suits(n, k, m, True)
+
+
 cdef inline void _gemm(bint trans_a, bint trans_b, int M, int N, int K, floating alpha,
                        const floating* A, int lda, bint a_rowmajor,
                        const floating* B, int ldb, bint b_rowmajor,
@@ -438,8 +450,7 @@ cdef inline void _gemm(bint trans_a, bint trans_b, int M, int N, int K, floating
     cdef bint a_along_k = a_rowmajor ^ trans_a   # op(A)[i, k] contiguous in k
     cdef bint b_along_j = b_rowmajor ^ trans_b   # op(B)[k, j] contiguous in j
     cdef bint vectorised = (b_along_j and c_rowmajor) or (a_along_k and not b_along_j)
-    if small_gemm_limit > 0 and (<long long>M * N * K <= small_gemm_limit or (
-            vectorised and (M <= SKINNY or N <= SKINNY or K <= SKINNY))):
+    if _small_gemm_suits(M, N, K, vectorised):
         if floating is float:
             fnn_small_gemm_f(M, N, K, alpha, <float*>A, lda if a_along_k else 1,
                              1 if a_along_k else lda, <float*>B, ldb if b_along_j else 1,
