@@ -407,12 +407,15 @@ cdef inline int _layout(Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t s0, Py_ssiz
 
 
 # Products of at most this many multiply-adds skip BLAS (see fnn_small_gemm), and so do skinny
-# products (a dimension of at most SKINNY, e.g. a one-unit output layer) that fnn_small_gemm
-# runs vectorised: OpenBLAS's Haswell kernels run those 1.3-6x slower than fnn_small_gemm
-# (bench/README.md, "Small and skinny products"). 0 sends every product to BLAS. Set through
-# _set_small_gemm_limit (the tests compare the two paths).
+# products (a dimension of at most SKINNY, e.g. a one-unit output layer) of at most
+# SKINNY_LIMIT multiply-adds that fnn_small_gemm runs vectorised: OpenBLAS's Haswell kernels run
+# those 1.2-5x slower than fnn_small_gemm, single-threaded as it is (`python
+# bench/small_gemm.py`). Larger skinny products stream more than the caches hold, where many
+# BLAS threads on a many-core machine could win; they stay with BLAS. 0 sends every product to
+# BLAS. Set through _set_small_gemm_limit (the tests compare the two paths).
 cdef long long small_gemm_limit = 16384
 cdef int SKINNY = 3
+cdef long long SKINNY_LIMIT = 1 << 23
 
 
 def _set_small_gemm_limit(long long limit):
@@ -425,8 +428,10 @@ def _set_small_gemm_limit(long long limit):
 
 cdef inline bint _small_gemm_suits(long long M, long long N, long long K,
                                    bint vectorised) noexcept nogil:
-    return small_gemm_limit > 0 and (M * N * K <= small_gemm_limit or (
-        vectorised and (M <= SKINNY or N <= SKINNY or K <= SKINNY)))
+    cdef long long madds = M * N * K
+    return small_gemm_limit > 0 and (madds <= small_gemm_limit or (
+        vectorised and madds <= max(small_gemm_limit, SKINNY_LIMIT)
+        and (M <= SKINNY or N <= SKINNY or K <= SKINNY)))
 
 
 def _routes_to_small_gemm(n, k, m):
