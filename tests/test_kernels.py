@@ -416,6 +416,15 @@ def test_vectorised_exp_and_tanh_are_accurate_to_a_few_ulp(dtype, name):
     want = getattr(np, name)(x.astype(np.float64))
     ulp = np.finfo(dtype).eps
     np.testing.assert_allclose(got, want, rtol=3 * ulp, atol=0)
+    # the vectorised row loops (AVX2/AVX-512 clones, FMA-contracted) through a 1x1 identity layer
+    one, zero = np.ones((1, 1), dtype), np.zeros((1, 1), dtype)
+    if name == "tanh":
+        row, _ = _kernels.dense_forward(x[None, :], one, zero, "tanh", keep_Z=False)
+        np.testing.assert_allclose(row[0].astype(np.float64), want, rtol=3 * ulp, atol=0)
+    else:
+        row, _ = _kernels.dense_forward(x[None, :], one, zero, "sigmoid", keep_Z=False)
+        sigmoid = 1 / (1 + np.exp(-x.astype(np.float64)))
+        np.testing.assert_allclose(row[0].astype(np.float64), sigmoid, rtol=4 * ulp, atol=0)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -73,20 +73,20 @@ cdef extern from *:
     #define FNN_LN2_LO 1.90821492927058770002e-10
     #define FNN_SHIFT 6755399441055744.0 /* 1.5 * 2^52 */
 
-    /* expm1(r) for |r| <= ln2/2: r + r^2 (1/2! + r/3! + ... + r^11/13!) */
+    /* expm1(r) for |r| <= ln2/2 as r + r^2 p(r), p of degree 9 fitted to (expm1(r) - r)/r^2 in
+       Chebyshev nodes at 40 digits (tools/fit_expm1.py derives and checks it): within 1 ulp,
+       like the degree-11 Taylor polynomial it replaced, with two FMAs fewer. */
     static inline double fnn_expm1_poly(double r) {
-        double p = 1.0 / 6227020800.0;
-        p = p * r + 1.0 / 479001600.0;
-        p = p * r + 1.0 / 39916800.0;
-        p = p * r + 1.0 / 3628800.0;
-        p = p * r + 1.0 / 362880.0;
-        p = p * r + 1.0 / 40320.0;
-        p = p * r + 1.0 / 5040.0;
-        p = p * r + 1.0 / 720.0;
-        p = p * r + 1.0 / 120.0;
-        p = p * r + 1.0 / 24.0;
-        p = p * r + 1.0 / 6.0;
-        p = p * r + 0.5;
+        double p = 2.510038549551032e-08;
+        p = p * r + 2.7620088445409746e-07;
+        p = p * r + 2.7557268459997064e-06;
+        p = p * r + 2.4801521295954376e-05;
+        p = p * r + 0.00019841269863053618;
+        p = p * r + 0.0013888888917213717;
+        p = p * r + 0.008333333333330062;
+        p = p * r + 0.04166666666662413;
+        p = p * r + 0.16666666666666669;
+        p = p * r + 0.5000000000000001;
         return r + r * r * p;
     }
 
