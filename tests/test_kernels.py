@@ -467,7 +467,7 @@ def test_small_and_skinny_gemm_agree_with_blas(dtype, n, k, m, a_layout, rng):
 
 def test_small_gemm_routing():
     routes = _kernels._routes_to_small_gemm
-    assert routes(4, 2, 400) and routes(1, 4, 400)  # planar: tiny
+    assert routes(4, 2, 400) and routes(1, 4, 400) and routes(7, 20, 209)  # planar, cat: tiny
     assert routes(1, 64, 1024) and routes(1, 12288, 209) and routes(64, 2, 4096)  # skinny
     assert not routes(128, 784, 1024) and not routes(20, 20, 209)  # BLAS territory
     assert not routes(1, 8192, 8192)  # skinny but larger than the caches: BLAS's threads

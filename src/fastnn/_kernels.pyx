@@ -413,7 +413,7 @@ cdef inline int _layout(Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t s0, Py_ssiz
 # bench/small_gemm.py`). Larger skinny products stream more than the caches hold, where many
 # BLAS threads on a many-core machine could win; they stay with BLAS. 0 sends every product to
 # BLAS. Set through _set_small_gemm_limit (the tests compare the two paths).
-cdef long long small_gemm_limit = 16384
+cdef long long small_gemm_limit = 32768
 cdef int SKINNY = 3
 cdef long long SKINNY_LIMIT = 1 << 23
 
