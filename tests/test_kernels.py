@@ -199,6 +199,43 @@ def test_cross_entropy_cost_of_exact_probabilities_is_finite():
     assert _kernels.cross_entropy_cost(np.array([[0.0]]), np.array([[1.0]])) == np.inf
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cross_entropy_cost_keeps_numpys_special_values(dtype):
+    """Probabilities outside [0, 1], NaN and the ends of the range, one column at a time."""
+    AL = np.array([0.0, 1.0, 1.0, 0.0, 1.5, -0.5, np.nan, 1e-300, 0.3], dtype=dtype)
+    Y = np.array([1.0, 0.0, 0.5, 0.5, 1.0, 0.0, 1.0, 1.0, 0.7], dtype=dtype)
+    for a, y in zip(AL, Y, strict=True):
+        got = _kernels.cross_entropy_cost(np.array([[a]]), np.array([[y]]))
+        want = reference.cross_entropy_cost(np.array([[a]]), np.array([[y]]))
+        np.testing.assert_allclose(got, want, rtol=RTOL[dtype], err_msg=f"a={a}, y={y}")
+
+
+def test_vectorised_log_and_log1p_are_accurate_and_keep_special_values():
+    x = np.concatenate(
+        [np.geomspace(5e-324, 1e308, 40001), np.linspace(1e-3, 3, 30001), [0.5, 1.0, 2.0]]
+    )
+    got, want = _kernels._vector_math("log", x), np.log(x)
+    nonzero = want != 0
+    ulp = np.abs(got - want)[nonzero] / np.spacing(np.abs(want[nonzero]))
+    assert ulp.max() <= 2 and np.all(got[~nonzero] == 0)
+    y = np.concatenate(
+        [
+            np.geomspace(1e-300, 1e300, 40001),
+            -np.geomspace(1e-300, 0.999, 40001),
+            -1 + np.geomspace(1e-16, 0.5, 2001),
+        ]
+    )
+    got, want = _kernels._vector_math("log1p", y), np.log1p(y)
+    assert (np.abs(got - want) / np.spacing(np.abs(want))).max() <= 2
+    special = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, -1.0, -2.0, -1e-300])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for name in ("log", "log1p"):
+            got, want = _kernels._vector_math(name, special), getattr(np, name)(special)
+            np.testing.assert_array_equal(got, want)
+            number = ~np.isnan(want)  # (a NaN's sign bit is not part of the contract)
+            np.testing.assert_array_equal(np.signbit(got[number]), np.signbit(want[number]))
+
+
 def _net(rng, dims, dtype):
     Ws = [
         draw(rng, (dims[l + 1], dims[l]), dtype, 1 / np.sqrt(dims[l])) for l in range(len(dims) - 1)

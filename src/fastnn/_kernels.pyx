@@ -19,7 +19,7 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cython cimport floating
 from libc.limits cimport INT_MAX
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
-from libc.math cimport isfinite, log, log1p, log1pf, logf
+from libc.math cimport isfinite
 from libc.string cimport memcpy
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
@@ -121,6 +121,56 @@ cdef extern from *:
         return copysign(em / (em + 2.0), x);
     }
 
+    /* Branch-free log and log1p in double (float arguments are widened), for the loss loops.
+       log: fdlibm's e_log.c algorithm (x = 2^k m, m in [sqrt2/2, sqrt2), log m = f - f^2/2 +
+       s (f^2/2 + R(s^2)), s = f / (2 + f)), its two final forms chosen by selects instead of
+       branches, subnormals scaled by 2^54 first; < 1 ulp. log1p(x) = log(u) + (x - (u - 1)) / u,
+       u = 1 + x: the second term restores what rounding u lost. Both keep numpy's special values:
+       NaN -> NaN, +inf -> +inf, 0 (log) or -1 (log1p) -> -inf, below the domain -> NaN, and
+       log1p(-0) = -0. */
+    #define FNN_LG1 6.666666666666735130e-01
+    #define FNN_LG2 3.999999999940941908e-01
+    #define FNN_LG3 2.857142874366239149e-01
+    #define FNN_LG4 2.222219843214978396e-01
+    #define FNN_LG5 1.818357216161805012e-01
+    #define FNN_LG6 1.531383769920937332e-01
+    #define FNN_LG7 1.479819860511658591e-01
+
+    static inline double fnn_log(double x) {
+        int sub = x < 2.2250738585072014e-308;            /* subnormal, zero or negative */
+        double xs = sub ? x * 18014398509481984.0 : x;     /* 2^54 */
+        uint64_t bits = fnn_to_bits(xs);
+        uint64_t hx = (bits >> 32) & 0xfffff;              /* high mantissa bits */
+        int big = hx >= 0x6a09c;                           /* m >= sqrt2: use m / 2 */
+        double m = fnn_from_bits((bits & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL);
+        m = big ? 0.5 * m : m;
+        double dk = fnn_from_bits(0x4330000000000000ULL | ((bits >> 52) & 0x7ff))
+                    - (4503599627370496.0 + 1023.0);       /* biased exponent - 1023, exactly */
+        dk = dk + (big ? 1.0 : 0.0) - (sub ? 54.0 : 0.0);
+        double f = m - 1.0;
+        double s = f / (2.0 + f);
+        double z = s * s, w = z * z;
+        double R = z * (FNN_LG1 + w * (FNN_LG3 + w * (FNN_LG5 + w * FNN_LG7)))
+                   + w * (FNN_LG2 + w * (FNN_LG4 + w * FNN_LG6));
+        double hfsq = 0.5 * f * f;
+        int mid = hx > 0x6147a && hx < 0x6b851;
+        double r = mid ? dk * FNN_LN2_HI - ((hfsq - (s * (hfsq + R) + dk * FNN_LN2_LO)) - f)
+                       : dk * FNN_LN2_HI - ((s * (f - R) - dk * FNN_LN2_LO) - f);
+        r = x == INFINITY ? x : r;
+        r = x == 0.0 ? -INFINITY : r;
+        r = x < 0.0 ? NAN : r;
+        return x != x ? x : r;
+    }
+
+    static inline double fnn_log1p(double x) {
+        double u = 1.0 + x;
+        double r = fnn_log(u) + (x - (u - 1.0)) / u;
+        r = u == 1.0 ? x : r;                              /* |x| < 2^-53, and -0 stays -0 */
+        r = x == INFINITY ? x : r;
+        r = u == 0.0 ? -INFINITY : r;
+        return x < -1.0 ? NAN : r;                         /* NaN propagates through u */
+    }
+
     #define FNN_LOG2EF 1.44269504f
     #define FNN_LN2_HIF 0.693145751953125f
     #define FNN_LN2_LOF 1.428606765330187e-06f
@@ -186,6 +236,13 @@ cdef extern from *:
         default: for (j = 0; j < m; j++) { T z = IN[j] + bias; OUT[j] = z < 0 ? z * slope : z; } \
         }
 
+    /* one logit: e = exp(-|z|), a = sigmoid(z), loss = max(z, 0) - y z + log1p(e) */
+    #define FNN_SIGMOID_LOSS(T, EXP)                                                           \
+        T z = Z[j], y = Y[j];                                                                  \
+        T e = EXP(z >= 0 ? -z : z);                                                            \
+        T a = z >= 0 ? 1 / (1 + e) : e / (1 + e);                                              \
+        total += (double)(z > 0 ? z : 0) - (double)y * z + fnn_log1p(e);
+
     #define FNN_ROWS(T, SUF, EXP, TANH)                                                          \
     /* dst[j] = g(src[j] + bias) */                                                            \
     FNN_CLONES static void fnn_act_row_##SUF(const T *src, T *dst, T bias, Py_ssize_t m,       \
@@ -243,6 +300,39 @@ cdef extern from *:
         FNN_PRAGMA(omp simd reduction(+:acc))                                                  \
         for (j = 0; j < m; j++) acc += x[j];                                                   \
         return acc;                                                                            \
+    }                                                                                          \
+    /* Output layer fused with its loss (see _output_loss): returns the loss summed in double; \
+       writes A = g(Z) and dZ = A - Y, or, with A == NULL, dZ in place of Z (Zw == Z). */      \
+    FNN_CLONES static double fnn_out_loss_##SUF(const T *Z, T *Zw, const T *Y, T *A, T *dZ,    \
+                                                Py_ssize_t count, int output) {                \
+        Py_ssize_t j; double total = 0;                                                        \
+        if (output == 0 && A == NULL) {                                                        \
+            FNN_PRAGMA(omp simd reduction(+:total))                                            \
+            for (j = 0; j < count; j++) { FNN_SIGMOID_LOSS(T, EXP) Zw[j] = a - y; }            \
+        } else if (output == 0) {                                                              \
+            FNN_PRAGMA(omp simd reduction(+:total))                                            \
+            for (j = 0; j < count; j++) { FNN_SIGMOID_LOSS(T, EXP) A[j] = a; dZ[j] = a - y; }  \
+        } else if (A == NULL) {                                                                \
+            FNN_PRAGMA(omp simd reduction(+:total))                                            \
+            for (j = 0; j < count; j++) { T d = Z[j] - Y[j]; Zw[j] = d; total += 0.5 * d * d; } \
+        } else {                                                                               \
+            FNN_PRAGMA(omp simd reduction(+:total))                                            \
+            for (j = 0; j < count; j++) {                                                      \
+                T d = Z[j] - Y[j]; A[j] = Z[j]; dZ[j] = d; total += 0.5 * d * d; }             \
+        }                                                                                      \
+        return total;                                                                          \
+    }                                                                                          \
+    /* the course's cost from probabilities, summed in double (see _cross_entropy) */         \
+    FNN_CLONES static double fnn_cross_entropy_##SUF(const T *AL, const T *Y, Py_ssize_t count) { \
+        Py_ssize_t j; double total = 0;                                                        \
+        FNN_PRAGMA(omp simd reduction(+:total))                                                \
+        for (j = 0; j < count; j++) {                                                          \
+            double a = AL[j], y = Y[j];                                                        \
+            double t1 = y != 0 ? y * fnn_log(a) : 0.0;                                         \
+            double t2 = y != 1 ? (1 - y) * fnn_log1p(-a) : 0.0;                                \
+            total -= t1 + t2;                                                                  \
+        }                                                                                      \
+        return total;                                                                          \
     }
 
     FNN_ROWS(double, d, fnn_exp, fnn_tanh)
@@ -333,6 +423,14 @@ cdef extern from *:
     void fnn_out_delta_f(float*, const float*, Py_ssize_t, int) noexcept nogil
     double fnn_row_sum_d(const double*, Py_ssize_t) noexcept nogil
     float fnn_row_sum_f(const float*, Py_ssize_t) noexcept nogil
+    double fnn_log(double x) noexcept nogil
+    double fnn_log1p(double x) noexcept nogil
+    double fnn_out_loss_d(const double*, double*, const double*, double*, double*, Py_ssize_t,
+                          int) noexcept nogil
+    double fnn_out_loss_f(const float*, float*, const float*, float*, float*, Py_ssize_t,
+                          int) noexcept nogil
+    double fnn_cross_entropy_d(const double*, const double*, Py_ssize_t) noexcept nogil
+    double fnn_cross_entropy_f(const float*, const float*, Py_ssize_t) noexcept nogil
     void fnn_small_gemm_d(int, int, int, double, const double*, Py_ssize_t, Py_ssize_t,
                           const double*, Py_ssize_t, Py_ssize_t, double, double*, Py_ssize_t,
                           Py_ssize_t) noexcept nogil
@@ -356,34 +454,25 @@ cdef inline floating _tanh(floating x) noexcept nogil:
 
 
 def _vector_math(name, x):
-    """Test hook: apply the kernels' exp or tanh elementwise to a 1-D float array."""
+    """Test hook: apply the kernels' exp, tanh (float32 or float64), log or log1p (float64)
+    elementwise to a 1-D float array, one scalar call per element."""
     out = np.empty_like(x)
     cdef Py_ssize_t i
     cdef double[::1] xd, od
     cdef float[::1] xf, of
+    cdef int which = ["exp", "tanh", "log", "log1p"].index(name)
     if x.dtype == np.float64:
         xd, od = x, out
         for i in range(x.shape[0]):
-            od[i] = fnn_exp(xd[i]) if name == "exp" else fnn_tanh(xd[i])
+            od[i] = (fnn_exp(xd[i]) if which == 0 else fnn_tanh(xd[i]) if which == 1
+                     else fnn_log(xd[i]) if which == 2 else fnn_log1p(xd[i]))
     else:
+        if which > 1:
+            raise ValueError(f"{name}: float64 only (float32 losses are computed in float64)")
         xf, of = x, out
         for i in range(x.shape[0]):
-            of[i] = fnn_expf(xf[i]) if name == "exp" else fnn_tanhf(xf[i])
+            of[i] = fnn_expf(xf[i]) if which == 0 else fnn_tanhf(xf[i])
     return out
-
-
-cdef inline floating _log(floating x) noexcept nogil:
-    if floating is float:
-        return logf(x)
-    else:
-        return log(x)
-
-
-cdef inline floating _log1p(floating x) noexcept nogil:
-    if floating is float:
-        return log1pf(x)
-    else:
-        return log1p(x)
 
 
 cdef inline int _layout(Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t s0, Py_ssize_t s1,
@@ -544,32 +633,12 @@ cdef inline double _output_loss(const floating* Z, const floating* Y, floating* 
     sigmoid + cross-entropy: loss = softplus(z) − y·z = max(z, 0) − y·z + log1p(exp(−|z|)),
     finite for any finite z (no log(0)); one exp per element serves both A and the loss.
     linear + squared error: loss = (z − y)² / 2.
-    A or dZ may be NULL when not needed.
+    Either A and dZ are both given, or A is NULL and dZ is Z itself (in place).
     """
-    cdef Py_ssize_t j
-    cdef floating z, y, e, a, d
-    cdef double total = 0
-    if output == OUT_SIGMOID:
-        for j in range(count):
-            z = Z[j]
-            y = Y[j]
-            e = _exp(-z if z >= 0 else z)
-            a = 1 / (1 + e) if z >= 0 else e / (1 + e)
-            if A != NULL:
-                A[j] = a
-            if dZ != NULL:
-                dZ[j] = a - y
-            total += (z if z > 0 else 0) - y * z + _log1p(e)
+    if floating is float:
+        return fnn_out_loss_f(Z, dZ, Y, A, dZ, count, output)
     else:
-        for j in range(count):
-            z = Z[j]
-            d = z - Y[j]
-            if A != NULL:
-                A[j] = z
-            if dZ != NULL:
-                dZ[j] = d
-            total += 0.5 * d * d
-    return total
+        return fnn_out_loss_d(Z, dZ, Y, A, dZ, count, output)
 
 
 cdef inline void _output_delta(floating* Z, const floating* Y, Py_ssize_t count,
@@ -585,17 +654,10 @@ cdef inline double _cross_entropy(const floating* AL, const floating* Y,
                                   Py_ssize_t count) noexcept nogil:
     """Σ −[y·log(a) + (1 − y)·log(1 − a)], the course's cost from probabilities; a term whose
     weight is exactly 0 contributes 0 (so a = 0 with y = 0 gives 0, not 0·log 0 = NaN)."""
-    cdef Py_ssize_t j
-    cdef floating a, y
-    cdef double total = 0
-    for j in range(count):
-        a = AL[j]
-        y = Y[j]
-        if y != 0:
-            total -= y * _log(a)
-        if y != 1:
-            total -= (1 - y) * _log1p(-a)
-    return total
+    if floating is float:
+        return fnn_cross_entropy_f(AL, Y, count)
+    else:
+        return fnn_cross_entropy_d(AL, Y, count)
 
 
 # ---------------------------------------------------------------------------------------------
