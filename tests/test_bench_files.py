@@ -49,3 +49,15 @@ def test_small_gemm_script_runs():
     assert result.returncode == 0, result.stderr[-2000:]
     rows = [line for line in result.stdout.splitlines() if line.startswith("| float")]
     assert len(rows) == 2 and all("| small |" in row for row in rows)
+
+
+def test_elementwise_script_runs():
+    script = BENCH / "elementwise.py"
+    if not script.exists():
+        pytest.skip(f"no {script}")
+    result = subprocess.run(
+        [sys.executable, str(script), "--smoke"], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| float")]
+    assert len(rows) == 10 and all(row.endswith("× |") for row in rows)
