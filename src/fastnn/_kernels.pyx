@@ -523,6 +523,12 @@ cdef inline bint _small_gemm_suits(long long M, long long N, long long K,
         and (M <= SKINNY or N <= SKINNY or K <= SKINNY)))
 
 
+def _small_gemm_config():
+    """The routing thresholds, for ``fastnn info``: multiply-adds always sent to fnn_small_gemm,
+    the skinny dimension bound and the skinny multiply-add bound (limit 0: everything to BLAS)."""
+    return {"limit": small_gemm_limit, "skinny": SKINNY, "skinny_limit": SKINNY_LIMIT}
+
+
 def _routes_to_small_gemm(n, k, m):
     """Whether a layer W (n, k) on A_prev (k, m), C-contiguous, runs its products (forward,
     dW, dA_prev: the same three dimensions) in fnn_small_gemm rather than BLAS."""

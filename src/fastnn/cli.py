@@ -754,6 +754,22 @@ def _cmd_info(args: argparse.Namespace) -> int:
         f"avx512f {yes(info.get('cpu_has_avx512f'))}, "
         f"AVX-512 F/BW/VL/DQ {yes(info.get('cpu_has_avx512_skx'))}"
     )
+    if info.get("machine") not in ("x86_64", "AMD64"):
+        clone = "the one portable build"
+    elif info.get("cpu_has_avx512_skx"):
+        clone = "the x86-64-v4 (AVX-512) build"
+    elif info.get("cpu_has_avx2"):
+        clone = "the x86-64-v3 (AVX2, FMA) build"
+    else:
+        clone = "the baseline x86-64 build"
+    from fastnn import _kernels
+
+    small = _kernels._small_gemm_config()
+    lines.append(
+        f"own loops: elementwise passes and small products in {clone} (gcc picks it at load on "
+        f"x86-64 Linux); products of <= {small['limit']} multiply-adds, or with a dimension "
+        f"<= {small['skinny']} and <= {small['skinny_limit']}, skip BLAS (single-threaded)"
+    )
     for err in info.get("errors") or []:
         lines.append(f"  warning: {err}")
     print("\n".join(lines))
