@@ -7,8 +7,8 @@ For each (n, k, m) — a layer W (n, k) applied to A_prev (k, m) — times one f
 (`Z = W·A_prev`, `_kernels.dense_forward`, linear) and one backward (`dW = dZ·A_prevᵀ` and
 `dA_prev = Wᵀ·dZ`, `_kernels.dense_backward`) with every product sent to BLAS (scipy's OpenBLAS)
 and with every product sent to `fnn_small_gemm`, and marks which one the default routing picks
-(`small` when n·k·m <= 32768, or a dimension is <= 3 and n·k·m <= 2^23: `_small_gemm_suits`
-in _kernels.pyx).
+(`small` when m >= 32 and either n·k·m <= 32768 or a dimension is <= 3 and n·k·m <= 2^23:
+`_small_gemm_suits` in _kernels.pyx).
 Best of 5 measurements; both variants run in the same process, one after the other.
 """
 
@@ -30,7 +30,7 @@ SHAPES = [
     # one-unit output layers: mlp, wide, logistic regression
     (1, 64, 1024), (1, 2048, 2048), (1, 12288, 209),
     # around the crossover
-    (3, 64, 1024), (4, 784, 1024), (8, 784, 1024), (20, 20, 209), (16, 16, 1024), (64, 128, 1024),
+    (3, 64, 1024), (4, 784, 1024), (64, 64, 8), (512, 784, 1), (2048, 2048, 1), (8, 784, 1024), (20, 20, 209), (16, 16, 1024), (64, 128, 1024),
 ]  # fmt: skip
 
 
@@ -52,7 +52,7 @@ def measure(n, k, m, dtype, repeats):
     dZ = rng.standard_normal((n, m)).astype(dtype)
     reps = max(5, int(2e6 // (n * k * m)))
     out = {}
-    for name, limit in (("blas", 0), ("small", 1 << 62)):
+    for name, limit in (("blas", 0), ("small", -1)):
         previous = _kernels._set_small_gemm_limit(limit)
         try:
             fwd = best_time(

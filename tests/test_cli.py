@@ -516,7 +516,7 @@ def test_info(capsys):
     assert any(line.startswith("compile flags: ") for line in lines)
     assert any(line.startswith("CPU features: avx2 ") and "avx512f" in line for line in lines)
     own = [line for line in lines if line.startswith("own loops: ")]
-    assert len(own) == 1 and "<= 32768 multiply-adds" in own[0]
+    assert len(own) == 1 and "<= 32768 multiply-adds" in own[0] and ">= 32 examples" in own[0]
 
 
 def test_compile_info_reads_the_binary():

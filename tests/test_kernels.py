@@ -51,7 +51,7 @@ def draw(rng, shape, dtype, scale=1.0):
     return (rng.standard_normal(shape) * scale).astype(dtype)
 
 
-GEMM_LIMITS = {"small": 1 << 62, "blas": 0}
+GEMM_LIMITS = {"small": -1, "blas": 0}
 
 
 @pytest.fixture(params=list(GEMM_LIMITS))
@@ -508,6 +508,7 @@ def test_small_gemm_routing():
     assert routes(1, 64, 1024) and routes(1, 12288, 209) and routes(64, 2, 4096)  # skinny
     assert not routes(128, 784, 1024) and not routes(20, 20, 209)  # BLAS territory
     assert not routes(1, 8192, 8192)  # skinny but larger than the caches: BLAS's threads
+    assert not routes(2048, 2048, 1) and not routes(64, 64, 8)  # few examples: short rows
     previous = _kernels._set_small_gemm_limit(0)
     try:
         assert not routes(4, 2, 400) and not routes(1, 64, 1024)

@@ -497,18 +497,23 @@ cdef inline int _layout(Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t s0, Py_ssiz
 
 # Products of at most this many multiply-adds skip BLAS (see fnn_small_gemm), and so do skinny
 # products (a dimension of at most SKINNY, e.g. a one-unit output layer) of at most
-# SKINNY_LIMIT multiply-adds that fnn_small_gemm runs vectorised: OpenBLAS's Haswell kernels run
-# those 1.2-5x slower than fnn_small_gemm, single-threaded as it is (`python
-# bench/small_gemm.py`). Larger skinny products stream more than the caches hold, where many
-# BLAS threads on a many-core machine could win; they stay with BLAS. 0 sends every product to
-# BLAS. Set through _set_small_gemm_limit (the tests compare the two paths).
+# SKINNY_LIMIT multiply-adds: OpenBLAS's Haswell kernels run those 1.2-5x slower than
+# fnn_small_gemm, single-threaded as it is (`python bench/small_gemm.py`). Either way only when
+# fnn_small_gemm's vectorised axis (N for its row form, K for its dot form; m, the number of
+# examples, for every product of a layer) has at least MIN_ROW elements: on short rows (one
+# example, a small batch) its loops run scalar and BLAS wins. Larger skinny products stream
+# more than the caches hold, where many BLAS threads on a many-core machine could win; they
+# stay with BLAS. 0 sends every product to BLAS, -1 every product to fnn_small_gemm (test hook,
+# _set_small_gemm_limit: the tests compare the two paths).
 cdef long long small_gemm_limit = 32768
 cdef int SKINNY = 3
 cdef long long SKINNY_LIMIT = 1 << 23
+cdef long long MIN_ROW = 32
 
 
 def _set_small_gemm_limit(long long limit):
-    """Test hook: set the small-GEMM limit (multiply-adds); returns the previous one."""
+    """Test hook: set the small-GEMM limit (multiply-adds; 0: all to BLAS, -1: none to BLAS);
+    returns the previous one."""
     global small_gemm_limit
     previous = small_gemm_limit
     small_gemm_limit = limit
@@ -516,23 +521,27 @@ def _set_small_gemm_limit(long long limit):
 
 
 cdef inline bint _small_gemm_suits(long long M, long long N, long long K,
-                                   bint vectorised) noexcept nogil:
+                                   long long row) noexcept nogil:
+    """row: the length of the axis fnn_small_gemm would vectorise (0: neither form applies)."""
     cdef long long madds = M * N * K
-    return small_gemm_limit > 0 and (madds <= small_gemm_limit or (
-        vectorised and madds <= max(small_gemm_limit, SKINNY_LIMIT)
+    if small_gemm_limit < 0:
+        return True
+    return small_gemm_limit > 0 and row >= MIN_ROW and (madds <= small_gemm_limit or (
+        madds <= max(small_gemm_limit, SKINNY_LIMIT)
         and (M <= SKINNY or N <= SKINNY or K <= SKINNY)))
 
 
 def _small_gemm_config():
     """The routing thresholds, for ``fastnn info``: multiply-adds always sent to fnn_small_gemm,
     the skinny dimension bound and the skinny multiply-add bound (limit 0: everything to BLAS)."""
-    return {"limit": small_gemm_limit, "skinny": SKINNY, "skinny_limit": SKINNY_LIMIT}
+    return {"limit": small_gemm_limit, "skinny": SKINNY, "skinny_limit": SKINNY_LIMIT,
+            "min_row": MIN_ROW}
 
 
 def _routes_to_small_gemm(n, k, m):
     """Whether a layer W (n, k) on A_prev (k, m), C-contiguous, runs its products (forward,
     dW, dA_prev: the same three dimensions) in fnn_small_gemm rather than BLAS."""
-    return _small_gemm_suits(n, k, m, True)
+    return _small_gemm_suits(n, k, m, m)
 
 
 cdef inline void _gemm(bint trans_a, bint trans_b, int M, int N, int K, floating alpha,
@@ -549,8 +558,9 @@ cdef inline void _gemm(bint trans_a, bint trans_b, int M, int N, int K, floating
     cdef char fb = b'T' if (b_rowmajor ^ trans_b ^ c_rowmajor) else b'N'
     cdef bint a_along_k = a_rowmajor ^ trans_a   # op(A)[i, k] contiguous in k
     cdef bint b_along_j = b_rowmajor ^ trans_b   # op(B)[k, j] contiguous in j
-    cdef bint vectorised = (b_along_j and c_rowmajor) or (a_along_k and not b_along_j)
-    if _small_gemm_suits(M, N, K, vectorised):
+    cdef long long row = (N if (b_along_j and c_rowmajor) else
+                          K if (a_along_k and not b_along_j) else 0)
+    if _small_gemm_suits(M, N, K, row):
         if floating is float:
             fnn_small_gemm_f(M, N, K, alpha, <float*>A, lda if a_along_k else 1,
                              1 if a_along_k else lda, <float*>B, ldb if b_along_j else 1,

@@ -767,8 +767,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
     small = _kernels._small_gemm_config()
     lines.append(
         f"own loops: elementwise passes and small products in {clone} (gcc picks it at load on "
-        f"x86-64 Linux); products of <= {small['limit']} multiply-adds, or with a dimension "
-        f"<= {small['skinny']} and <= {small['skinny_limit']}, skip BLAS (single-threaded)"
+        f"x86-64 Linux); with >= {small['min_row']} examples, products of <= {small['limit']} "
+        f"multiply-adds, or with a dimension <= {small['skinny']} and <= "
+        f"{small['skinny_limit']}, skip BLAS (single-threaded)"
     )
     for err in info.get("errors") or []:
         lines.append(f"  warning: {err}")
