@@ -302,19 +302,20 @@ cdef extern from *:
         return acc;                                                                            \
     }                                                                                          \
     /* Output layer fused with its loss (see _output_loss): returns the loss summed in double; \
-       writes A = g(Z) and dZ = A - Y, or, with A == NULL, dZ in place of Z (Zw == Z). */      \
-    FNN_CLONES static double fnn_out_loss_##SUF(const T *Z, T *Zw, const T *Y, T *A, T *dZ,    \
+       writes A = g(Z) and dZ = A - Y, or, with A == NULL, dZ in place of Z (dZ == Z; "omp    \
+       simd" vectorises that without an alias check). */                                      \
+    FNN_CLONES static double fnn_out_loss_##SUF(const T *Z, const T *Y, T *A, T *dZ,           \
                                                 Py_ssize_t count, int output) {                \
         Py_ssize_t j; double total = 0;                                                        \
         if (output == 0 && A == NULL) {                                                        \
             FNN_PRAGMA(omp simd reduction(+:total))                                            \
-            for (j = 0; j < count; j++) { FNN_SIGMOID_LOSS(T, EXP) Zw[j] = a - y; }            \
+            for (j = 0; j < count; j++) { FNN_SIGMOID_LOSS(T, EXP) dZ[j] = a - y; }            \
         } else if (output == 0) {                                                              \
             FNN_PRAGMA(omp simd reduction(+:total))                                            \
             for (j = 0; j < count; j++) { FNN_SIGMOID_LOSS(T, EXP) A[j] = a; dZ[j] = a - y; }  \
         } else if (A == NULL) {                                                                \
             FNN_PRAGMA(omp simd reduction(+:total))                                            \
-            for (j = 0; j < count; j++) { T d = Z[j] - Y[j]; Zw[j] = d; total += 0.5 * d * d; } \
+            for (j = 0; j < count; j++) { T d = Z[j] - Y[j]; dZ[j] = d; total += 0.5 * d * d; } \
         } else {                                                                               \
             FNN_PRAGMA(omp simd reduction(+:total))                                            \
             for (j = 0; j < count; j++) {                                                      \
@@ -343,9 +344,9 @@ cdef extern from *:
        planar net's whole step is ~10k multiply-adds. Operands by element strides:
        op(A)[i,k] = A[i*ai + k*ak], op(B)[k,j] = B[k*bk + j*bj], C[i,j] = C[i*ci + j*cj].
        Two vectorised forms: rows of C as sums of scaled rows of op(B) when both are contiguous
-       along j (forward, dA_prev = Wᵀ·dZ), dot products when op(A) and op(B) are contiguous
-       along k (dW = dZ·A_prevᵀ); anything else by the plain triple loop. As in BLAS, C is not
-       read when beta = 0. */
+       along j (bj == cj == 1: forward, dA_prev = Wᵀ·dZ), else dot products, which need op(A)
+       and op(B) contiguous along k (ak == bk == 1: dW = dZ·A_prevᵀ); the caller
+       (_small_gemm_suits) sends nothing else. As in BLAS, C is not read when beta = 0. */
     #define FNN_SMALL_GEMM(T, SUF)                                                              \
     FNN_CLONES static void fnn_small_gemm_##SUF(                                               \
             int M, int N, int K, T alpha, const T *A, Py_ssize_t ai, Py_ssize_t ak,            \
@@ -373,7 +374,7 @@ cdef extern from *:
                     for (j = 0; j < N; j++) c[j] += a1 * b1[j];                                \
                 }                                                                              \
             }                                                                                  \
-        } else if (ak == 1 && bk == 1) {                                                       \
+        } else {                                                                               \
             for (i = 0; i < M; i++) {                                                          \
                 const T *a = A + i * ai;                                                       \
                 for (j = 0; j < N; j++) {                                                      \
@@ -393,14 +394,6 @@ cdef extern from *:
                     *c = beta == 0 ? alpha * acc : alpha * acc + beta * *c;                    \
                 }                                                                              \
             }                                                                                  \
-        } else {                                                                               \
-            for (i = 0; i < M; i++)                                                            \
-                for (j = 0; j < N; j++) {                                                      \
-                    T acc = 0;                                                                 \
-                    for (k = 0; k < K; k++) acc += A[i * ai + k * ak] * B[k * bk + j * bj];    \
-                    T *c = C + i * ci + j * cj;                                                \
-                    *c = beta == 0 ? alpha * acc : alpha * acc + beta * *c;                    \
-                }                                                                              \
         }                                                                                      \
     }
 
@@ -425,10 +418,9 @@ cdef extern from *:
     float fnn_row_sum_f(const float*, Py_ssize_t) noexcept nogil
     double fnn_log(double x) noexcept nogil
     double fnn_log1p(double x) noexcept nogil
-    double fnn_out_loss_d(const double*, double*, const double*, double*, double*, Py_ssize_t,
+    double fnn_out_loss_d(const double*, const double*, double*, double*, Py_ssize_t,
                           int) noexcept nogil
-    double fnn_out_loss_f(const float*, float*, const float*, float*, float*, Py_ssize_t,
-                          int) noexcept nogil
+    double fnn_out_loss_f(const float*, const float*, float*, float*, Py_ssize_t, int) noexcept nogil
     double fnn_cross_entropy_d(const double*, const double*, Py_ssize_t) noexcept nogil
     double fnn_cross_entropy_f(const float*, const float*, Py_ssize_t) noexcept nogil
     void fnn_small_gemm_d(int, int, int, double, const double*, Py_ssize_t, Py_ssize_t,
@@ -503,8 +495,8 @@ cdef inline int _layout(Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t s0, Py_ssiz
 # examples, for every product of a layer) has at least MIN_ROW elements: on short rows (one
 # example, a small batch) its loops run scalar and BLAS wins. Larger skinny products stream
 # more than the caches hold, where many BLAS threads on a many-core machine could win; they
-# stay with BLAS. 0 sends every product to BLAS, -1 every product to fnn_small_gemm (test hook,
-# _set_small_gemm_limit: the tests compare the two paths).
+# stay with BLAS. 0 sends every product to BLAS, -1 every product that one of fnn_small_gemm's
+# forms can read to it (test hook, _set_small_gemm_limit: the tests compare the two paths).
 cdef long long small_gemm_limit = 32768
 cdef int SKINNY = 3
 cdef long long SKINNY_LIMIT = 1 << 23
@@ -512,8 +504,8 @@ cdef long long MIN_ROW = 32
 
 
 def _set_small_gemm_limit(long long limit):
-    """Test hook: set the small-GEMM limit (multiply-adds; 0: all to BLAS, -1: none to BLAS);
-    returns the previous one."""
+    """Test hook: set the small-GEMM limit (multiply-adds; 0: all to BLAS, -1: all that
+    fnn_small_gemm can read to it); returns the previous one."""
     global small_gemm_limit
     previous = small_gemm_limit
     small_gemm_limit = limit
@@ -525,7 +517,7 @@ cdef inline bint _small_gemm_suits(long long M, long long N, long long K,
     """row: the length of the axis fnn_small_gemm would vectorise (0: neither form applies)."""
     cdef long long madds = M * N * K
     if small_gemm_limit < 0:
-        return True
+        return row > 0
     return small_gemm_limit > 0 and row >= MIN_ROW and (madds <= small_gemm_limit or (
         madds <= max(small_gemm_limit, SKINNY_LIMIT)
         and (M <= SKINNY or N <= SKINNY or K <= SKINNY)))
@@ -560,17 +552,15 @@ cdef inline void _gemm(bint trans_a, bint trans_b, int M, int N, int K, floating
     cdef bint b_along_j = b_rowmajor ^ trans_b   # op(B)[k, j] contiguous in j
     cdef long long row = (N if (b_along_j and c_rowmajor) else
                           K if (a_along_k and not b_along_j) else 0)
+    cdef Py_ssize_t ai = lda if a_along_k else 1, ak = 1 if a_along_k else lda
+    cdef Py_ssize_t bk = ldb if b_along_j else 1, bj = 1 if b_along_j else ldb
+    cdef Py_ssize_t ci = ldc if c_rowmajor else 1, cj = 1 if c_rowmajor else ldc
     if _small_gemm_suits(M, N, K, row):
         if floating is float:
-            fnn_small_gemm_f(M, N, K, alpha, <float*>A, lda if a_along_k else 1,
-                             1 if a_along_k else lda, <float*>B, ldb if b_along_j else 1,
-                             1 if b_along_j else ldb, beta, C, ldc if c_rowmajor else 1,
-                             1 if c_rowmajor else ldc)
+            fnn_small_gemm_f(M, N, K, alpha, <float*>A, ai, ak, <float*>B, bk, bj, beta, C, ci, cj)
         else:
-            fnn_small_gemm_d(M, N, K, alpha, <double*>A, lda if a_along_k else 1,
-                             1 if a_along_k else lda, <double*>B, ldb if b_along_j else 1,
-                             1 if b_along_j else ldb, beta, C, ldc if c_rowmajor else 1,
-                             1 if c_rowmajor else ldc)
+            fnn_small_gemm_d(M, N, K, alpha, <double*>A, ai, ak, <double*>B, bk, bj, beta, C, ci,
+                             cj)
         return
     if c_rowmajor:
         if floating is float:
@@ -652,9 +642,9 @@ cdef inline double _output_loss(const floating* Z, const floating* Y, floating* 
     Either A and dZ are both given, or A is NULL and dZ is Z itself (in place).
     """
     if floating is float:
-        return fnn_out_loss_f(Z, dZ, Y, A, dZ, count, output)
+        return fnn_out_loss_f(Z, Y, A, dZ, count, output)
     else:
-        return fnn_out_loss_d(Z, dZ, Y, A, dZ, count, output)
+        return fnn_out_loss_d(Z, Y, A, dZ, count, output)
 
 
 cdef inline void _output_delta(floating* Z, const floating* Y, Py_ssize_t count,
