@@ -290,6 +290,7 @@ BAD_INPUTS = {
     "update-lr-negative": C(lambda: F.update_parameters(P5, grads5(), -0.1), ValueError, r"learning_rate must be a finite number > 0; got -0.1"),
     "update-lr-nan": C(lambda: F.update_parameters(P5, grads5(), float("nan")), ValueError, "learning_rate must be a finite number > 0; got nan"),
     "update-lr-inf": C(lambda: F.update_parameters(P5, grads5(), float("inf")), ValueError, "learning_rate must be a finite number > 0; got inf"),
+    "update-lr-huge-int": C(lambda: F.update_parameters(P5, grads5(), 10**400), ValueError, "learning_rate must be a finite number > 0; got 1000"),
     "update-lr-str": C(lambda: F.update_parameters(P5, grads5(), "fast"), TypeError, "learning_rate must be a number; got 'fast'"),
     "update-grads-missing": C(lambda: F.update_parameters(P5, without(grads5(), "db2"), 0.1), ValueError, "grads is missing key 'db2'"),
     "update-grads-shape": C(lambda: F.update_parameters(P5, with_(grads5(), dW1=np.ones(3)), 0.1), ValueError, r"grads\['dW1'\] must have shape \(4, 3\); got \(3,\)"),

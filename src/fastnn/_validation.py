@@ -135,6 +135,8 @@ def check_learning_rate(learning_rate) -> float:
         lr = float(learning_rate)
     except (TypeError, ValueError):
         raise TypeError(f"learning_rate must be a number; got {learning_rate!r}") from None
+    except OverflowError:  # an int beyond float's range
+        lr = math.inf
     if not math.isfinite(lr) or lr <= 0:
         raise ValueError(f"learning_rate must be a finite number > 0; got {learning_rate!r}")
     return lr
