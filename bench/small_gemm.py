@@ -7,8 +7,7 @@ For each (n, k, m) — a layer W (n, k) applied to A_prev (k, m) — times one f
 (`Z = W·A_prev`, `_kernels.dense_forward`, linear) and one backward (`dW = dZ·A_prevᵀ` and
 `dA_prev = Wᵀ·dZ`, `_kernels.dense_backward`) with every product sent to BLAS (scipy's OpenBLAS)
 and with every product sent to `fnn_small_gemm`, and marks which one the default routing picks
-(`small` when m >= 32 and either n·k·m <= 32768 or a dimension is <= 3 and n·k·m <= 2^23:
-`_small_gemm_suits` in _kernels.pyx).
+(`_small_gemm_suits` in _kernels.pyx; the header prints its thresholds, as `fastnn info` does).
 Best of 5 measurements; both variants run in the same process, one after the other.
 """
 
@@ -78,10 +77,12 @@ def main() -> None:
     args = parser.parse_args()
     repeats = 2 if args.quick else 1 if args.smoke else 5
     shapes = SHAPES[:1] if args.smoke else SHAPES
-    info = blas_info()
+    info, rule = blas_info(), _kernels._small_gemm_config()
     print(
         f"{info['cpu_model']}; scipy's OpenBLAS {info['openblas_version']}, "
-        f"{info['corename']} kernels, {info['threads']['openblas_num_threads']} threads\n"
+        f"{info['corename']} kernels, {info['threads']['openblas_num_threads']} threads; "
+        f"routed to the small GEMM with >= {rule['min_row']} examples: <= {rule['limit']} "
+        f"multiply-adds, or a dimension <= {rule['skinny']} and <= {rule['skinny_limit']}\n"
     )
     print(
         "| dtype | n, k, m | multiply-adds | default | forward BLAS (µs) | forward small (µs) "

@@ -431,20 +431,6 @@ cdef extern from *:
                           Py_ssize_t) noexcept nogil
 
 
-cdef inline floating _exp(floating x) noexcept nogil:
-    if floating is float:
-        return fnn_expf(x)
-    else:
-        return fnn_exp(x)
-
-
-cdef inline floating _tanh(floating x) noexcept nogil:
-    if floating is float:
-        return fnn_tanhf(x)
-    else:
-        return fnn_tanh(x)
-
-
 def _vector_math(name, x):
     """Test hook: apply the kernels' exp, tanh (float32 or float64), log or log1p (float64)
     elementwise to a 1-D float array, one scalar call per element."""
