@@ -74,6 +74,11 @@ PRELUDE = textwrap.dedent(
         return [l for l in open("/proc/self/maps")
                 if "openblas" in l and blas._classify_openblas(l.split()[-1]) == "scipy"]
 
+    if os.environ.get("TEST_CPU_VENDOR"):  # this machine's /proc/cpuinfo under another vendor
+        _vendor, _real_cpuinfo = os.environ["TEST_CPU_VENDOR"], blas._read_cpuinfo
+        blas._read_cpuinfo = lambda: _real_cpuinfo().replace("GenuineIntel", _vendor).replace(
+            "AuthenticAMD", _vendor)
+
     def count_runtime_warnings(fn, *args):
         with warnings.catch_warnings(record=True) as w:
             warnings.simplefilter("always")
@@ -154,7 +159,7 @@ def test_import_is_stdlib_only_and_side_effect_free():
 
 
 @needs_avx512
-def test_auto_selects_skylakex_before_scipy_loads():
+def test_auto_selects_skylakex_before_scipy_loads_on_amd():
     out = run(
         """
         before = bool(scipy_blas_mapped())
@@ -171,7 +176,8 @@ def test_auto_selects_skylakex_before_scipy_loads():
             "numpy_core": (info["numpy_openblas"] or {}).get("corename"),
             "symbols": (info["scipy_openblas"] or {}).get("symbols"),
         }))
-        """
+        """,
+        TEST_CPU_VENDOR="AuthenticAMD",
     )
     assert out["before"] is False
     assert out["ret"] == out["again"] == "SkylakeX"
@@ -187,9 +193,34 @@ def test_auto_selects_skylakex_before_scipy_loads():
 
 
 @needs_avx512
-def test_warns_once_when_scipy_blas_was_loaded_first():
+def test_auto_leaves_intel_avx512_to_openblas():
+    # OpenBLAS recognises Intel's AVX-512 cores itself (some as newer kernels than SkylakeX,
+    # which forcing SkylakeX would downgrade): nothing is set, and the core it picks is AVX-512.
+    out = run(
+        """
+        ret, warned = count_runtime_warnings(blas.configure)
+        import scipy.linalg
+        info = blas.blas_info()
+        print(json.dumps({"ret": ret, "warned": warned,
+                          "env": os.environ.get("OPENBLAS_CORETYPE"),
+                          "decision": info["decision"], "corename": info["corename"]}))
+        """,
+        TEST_CPU_VENDOR="GenuineIntel",
+    )
+    assert out["ret"] == "" and out["env"] is None and out["warned"] == []
+    d = out["decision"]
+    assert d["mode"] == "auto" and d["requested"] is None and d["applied"] is False
+    assert "not AMD" in d["reason"]
+    if "GenuineIntel" in blas._read_cpuinfo():  # a real Intel CPU, not one pretending
+        assert out["corename"].lower() in blas.AVX512_CORENAMES
+
+
+@needs_avx512
+@pytest.mark.parametrize("vendor", ["AuthenticAMD", "GenuineIntel"])
+def test_warns_once_when_scipy_blas_was_loaded_first(vendor):
     # Simulate OpenBLAS mis-detecting the CPU: load scipy's OpenBLAS with Haswell kernels,
-    # then remove the variable so that configure() runs in (too-late) auto mode.
+    # then remove the variable so that configure() runs in (too-late) auto mode. Either
+    # vendor: AVX2 kernels on an AVX-512 CPU are worth the warning wherever they came from.
     out = run(
         """
         import scipy.linalg
@@ -205,6 +236,7 @@ def test_warns_once_when_scipy_blas_was_loaded_first():
                           "env": os.environ.get("OPENBLAS_CORETYPE")}))
         """,
         OPENBLAS_CORETYPE="Haswell",
+        TEST_CPU_VENDOR=vendor,
     )
     assert len(out["warned"]) == 1
     msg = out["warned"][0]
@@ -217,7 +249,8 @@ def test_warns_once_when_scipy_blas_was_loaded_first():
 
 
 @needs_avx512
-def test_no_warning_when_loaded_scipy_blas_already_uses_avx512():
+@pytest.mark.parametrize("vendor", ["AuthenticAMD", "GenuineIntel"])
+def test_no_warning_when_loaded_scipy_blas_already_uses_avx512(vendor):
     out = run(
         """
         import scipy.linalg
@@ -226,6 +259,7 @@ def test_no_warning_when_loaded_scipy_blas_already_uses_avx512():
         print(json.dumps({"warned": warned, "decision": blas.decision()}))
         """,
         OPENBLAS_CORETYPE="SkylakeX",
+        TEST_CPU_VENDOR=vendor,
     )
     assert out["warned"] == []
     assert out["decision"]["in_time"] is False

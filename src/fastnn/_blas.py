@@ -20,8 +20,9 @@ Policy (see :func:`configure`):
 * ``FASTNN_BLAS_CORETYPE=off``: opt out, nothing changed.
 * ``FASTNN_BLAS_CORETYPE=<name>`` (e.g. ``SkylakeX``, ``Haswell``): ``OPENBLAS_CORETYPE`` is
   set to that name.
-* ``FASTNN_BLAS_CORETYPE=auto`` (the default): on x86-64 CPUs with AVX-512 F/BW/VL/DQ,
-  ``OPENBLAS_CORETYPE=SkylakeX`` is set.
+* ``FASTNN_BLAS_CORETYPE=auto`` (the default): on AMD x86-64 CPUs with AVX-512 F/BW/VL/DQ,
+  ``OPENBLAS_CORETYPE=SkylakeX`` is set.  Intel AVX-512 CPUs are left to OpenBLAS, which
+  detects them (some as newer cores than SkylakeX).
 
 Side effects of setting ``OPENBLAS_CORETYPE`` in ``os.environ``:
 
@@ -370,12 +371,16 @@ def _configure() -> str:
     if "AuthenticAMD" not in _read_cpuinfo():
         # Intel AVX-512 parts are detected correctly, some as newer cores (SapphireRapids)
         # whose kernels forcing SkylakeX would downgrade; only AMD Zen 5 is misdetected.
+        # Nothing to request - but a library already loaded with AVX2 kernels still runs
+        # below this CPU, so the too-late check (and its warning) applies all the same.
         d.update(
             requested=None,
             reason="auto: AVX-512 CPU that OpenBLAS detects itself (not AMD)",
             applied=False,
             in_time=None,
         )
+        if scipy_loaded:
+            _too_late(AVX512_CORETYPE, corename, explicit=False)
         return ""
     d.update(
         requested=AVX512_CORETYPE,
@@ -404,14 +409,15 @@ def configure() -> str:
     ``OPENBLAS_CORETYPE``
         If already set (non-empty) it is respected as is (reason ``"set by user"``).
     ``FASTNN_BLAS_CORETYPE``
-        ``auto`` (default): on x86-64 CPUs with AVX-512 F/BW/VL/DQ set
-        ``OPENBLAS_CORETYPE=SkylakeX``.  ``off``: do nothing.  Anything else is taken as
+        ``auto`` (default): on AMD x86-64 CPUs with AVX-512 F/BW/VL/DQ set
+        ``OPENBLAS_CORETYPE=SkylakeX`` (OpenBLAS detects Intel's itself).  ``off``: do nothing.  Anything else is taken as
         an OpenBLAS core name and put into ``OPENBLAS_CORETYPE``.
 
     Setting the variable also affects numpy's separate OpenBLAS if numpy's copy is not
     loaded yet, and is inherited by child processes.  If scipy's OpenBLAS is already
-    loaded the variable would have no effect, so it is not set; a RuntimeWarning is issued
-    once per process unless that library already runs AVX-512 kernels.
+    loaded the variable would have no effect, so it is not set; on an AVX-512 CPU (of either
+    vendor) a RuntimeWarning is issued once per process unless that library already runs
+    AVX-512 kernels.
     """
     if _DECISION["configured"]:
         return _DECISION["requested"] or ""
