@@ -111,6 +111,68 @@ def test_dense_forward_layouts_give_identical_results(dtype, w_layout, a_layout,
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("activation", ACTS)
+@pytest.mark.parametrize("output", ["sigmoid", "linear"])
+@pytest.mark.parametrize("dims", [[1, 1], [3, 1], [4, 5, 1], [6, 5, 4, 2], [300, 7, 1]])
+@pytest.mark.parametrize("m", [1, 9, 64])
+def test_forward_matches_reference(dtype, activation, output, dims, m, rng, gemm_path):
+    X = draw(rng, (dims[0], m), dtype)
+    Ws, bs = _net(rng, dims, dtype)
+    acts = [activation] * (len(dims) - 2) + [output]
+    AL, finite = _kernels.forward(X, Ws, bs, acts, 0.1)
+    AL_ref, finite_ref = reference.forward(X, Ws, bs, acts, 0.1)
+    assert AL.dtype == dtype and AL.shape == (dims[-1], m) and AL.flags.c_contiguous
+    assert finite is finite_ref is True
+    close(AL, AL_ref, dtype, max(dims))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("w_layout", LAYOUTS)
+@pytest.mark.parametrize("x_layout", LAYOUTS)
+def test_forward_reads_X_and_W_in_any_blas_layout(dtype, w_layout, x_layout, rng, gemm_path):
+    X = draw(rng, (6, 5), dtype)
+    Ws, bs = _net(rng, [6, 4, 3, 1], dtype)
+    acts = ["tanh", "relu", "sigmoid"]
+    want, _ = reference.forward(X, Ws, bs, acts)
+    got, _ = _kernels.forward(
+        layout(X, x_layout), [layout(W, w_layout) for W in Ws], [layout(b, w_layout) for b in bs],
+        acts,
+    )  # fmt: skip
+    close(got, want, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("bad", ["nan", "inf", "-inf", "overflow"])
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the reference's inf - inf
+def test_forward_flags_a_non_finite_Z1_even_when_tanh_saturates_it(dtype, bad, rng):
+    X = draw(rng, (3, 5), dtype)
+    if bad == "overflow":  # every entry finite, W1·X is not
+        X[:, 2] = np.finfo(dtype).max / 2
+    else:
+        X[1, 2] = float(bad)
+    Ws, bs = _net(rng, [3, 4, 1], dtype)
+    Ws[0][:] = np.abs(Ws[0]) + 1  # positive weights: the inf cannot cancel to NaN in W1·X
+    acts = ["tanh", "sigmoid"]
+    AL, finite = _kernels.forward(X, Ws, bs, acts)
+    AL_ref, finite_ref = reference.forward(X, Ws, bs, acts)
+    assert finite is finite_ref is False
+    if bad != "nan":
+        assert np.isfinite(AL).all()  # tanh(±inf) = ±1: only the flag tells
+    np.testing.assert_array_equal(np.isnan(AL), np.isnan(AL_ref))
+
+
+def test_forward_refuses_mismatched_layers(rng):
+    X = draw(rng, (3, 5), np.float64)
+    Ws, bs = _net(rng, [3, 4, 1], np.float64)
+    with pytest.raises(ValueError, match="layer 2 has W \\(1, 3\\)"):
+        _kernels.forward(X, [Ws[0], Ws[1][:, :3].copy()], bs, ["relu", "sigmoid"])
+    with pytest.raises(ValueError, match="layer 1 has W .* b \\(3, 1\\)"):
+        _kernels.forward(X, Ws, [bs[0][:3].copy(), bs[1]], ["relu", "sigmoid"])
+    with pytest.raises(ValueError, match="one b and one activation per W"):
+        _kernels.forward(X, Ws, bs, ["relu"])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", ACTS)
 @pytest.mark.parametrize("n,k,m", SHAPES)
 def test_dense_backward_matches_reference(dtype, activation, n, k, m, rng, gemm_path):
     dA = draw(rng, (n, m), dtype)

@@ -295,6 +295,13 @@ cdef extern from *:
         if (output == 0) { for (j = 0; j < count; j++) Z[j] = 1 / (1 + EXP(-Z[j])) - Y[j]; }  \
         else { for (j = 0; j < count; j++) Z[j] = Z[j] - Y[j]; }                               \
     }                                                                                          \
+    /* 1 when every x[j] is finite: x - x is exactly 0 then, NaN for NaN and for ±inf */      \
+    FNN_CLONES static int fnn_all_finite_##SUF(const T *x, Py_ssize_t count) {                  \
+        Py_ssize_t j; T acc = 0;                                                               \
+        FNN_PRAGMA(omp simd reduction(+:acc))                                                  \
+        for (j = 0; j < count; j++) acc += x[j] - x[j];                                        \
+        return acc == 0;                                                                       \
+    }                                                                                          \
     FNN_CLONES static T fnn_row_sum_##SUF(const T *x, Py_ssize_t m) {                          \
         Py_ssize_t j; T acc = 0;                                                               \
         FNN_PRAGMA(omp simd reduction(+:acc))                                                  \
@@ -414,6 +421,8 @@ cdef extern from *:
     float fnn_back_a_row_f(float*, const float*, Py_ssize_t, int, float) noexcept nogil
     void fnn_out_delta_d(double*, const double*, Py_ssize_t, int) noexcept nogil
     void fnn_out_delta_f(float*, const float*, Py_ssize_t, int) noexcept nogil
+    int fnn_all_finite_d(const double*, Py_ssize_t) noexcept nogil
+    int fnn_all_finite_f(const float*, Py_ssize_t) noexcept nogil
     double fnn_row_sum_d(const double*, Py_ssize_t) noexcept nogil
     float fnn_row_sum_f(const float*, Py_ssize_t) noexcept nogil
     double fnn_log(double x) noexcept nogil
@@ -715,6 +724,63 @@ def dense_forward(A_prev, W, b, activation, slope=0.01, keep_Z=True):
     Z = np.empty((n, m), dtype=W.dtype) if keep_Z else None
     _dense_forward(A_prev, W, b, Z, A, _activation_id(activation), slope)
     return A, Z
+
+
+def _forward(const floating[:, :] X, list Ws, list bs, list acts, floating slope):
+    cdef Py_ssize_t l
+    cdef int m = X.shape[1], k = X.shape[0], n, ld, prev_ld, order
+    cdef int prev_order = _operand(X, &prev_ld)
+    cdef const floating[:, :] W
+    cdef const floating[:, :] b
+    cdef floating[:, ::1] out
+    cdef const floating* prev = &X[0, 0]
+    cdef floating zero = 0
+    cdef int act
+    cdef bint finite = True
+    dtype = np.float32 if floating is float else np.float64
+    A = X
+    for l in range(len(Ws)):
+        W, b, act = Ws[l], bs[l], acts[l]
+        n = W.shape[0]
+        if W.shape[1] != k or b.shape[0] != n or b.shape[1] != 1:
+            raise ValueError(f"forward: layer {l + 1} has W {Ws[l].shape}, b {bs[l].shape} "
+                             f"after {k} units")
+        _check_dims(n)
+        A_prev = A  # keeps the array prev points into alive until this layer has read it
+        out = A = np.empty((n, m), dtype=dtype)
+        order = _operand(W, &ld)
+        with nogil:
+            _gemm(False, False, n, m, k, <floating>1, &W[0, 0], ld, order, prev, prev_ld,
+                  prev_order, <floating>0, &out[0, 0], m, True)
+            if l == 0:
+                # Z1 checked between the bias and the activation, which could saturate inf
+                _bias_activation(&out[0, 0], &out[0, 0], &b[0, 0],
+                                 b.strides[0] // sizeof(floating), n, m, ACT_LINEAR, slope)
+                if floating is float:
+                    finite = fnn_all_finite_f(&out[0, 0], n * m)
+                else:
+                    finite = fnn_all_finite_d(&out[0, 0], n * m)
+                _bias_activation(&out[0, 0], &out[0, 0], &zero, 0, n, m, act, slope)
+            else:
+                _bias_activation(&out[0, 0], &out[0, 0], &b[0, 0],
+                                 b.strides[0] // sizeof(floating), n, m, act, slope)
+        prev, prev_ld, prev_order, k = &out[0, 0], m, True, n
+    return A, finite
+
+
+def forward(X, Ws, bs, activations, slope=0.01):
+    """A[L] = g_L(W_L·(… g_1(W_1·X + b_1) …) + b_L), all layers in one call: per layer one GEMM
+    and one bias+activation pass in place, no Z kept (inference).
+
+    X (n_x, m) and every W (n_l, n_{l-1}) in any BLAS-readable layout, b (n_l, 1), one float
+    dtype; ``activations`` has one name per layer, the output's included. Returns (AL, finite):
+    finite tells whether Z1 = W1·X + b1 is all finite, checked before g_1, since a saturating
+    activation (tanh(inf) = 1) would hide an inf in X from every later layer.
+    """
+    if len(Ws) < 1 or len(bs) != len(Ws) or len(activations) != len(Ws):
+        raise ValueError("forward: need one b and one activation per W")
+    _check_dims(*X.shape)
+    return _forward(X, list(Ws), list(bs), [_activation_id(a) for a in activations], slope)
 
 
 def _dense_backward(const floating[:, ::1] dA, const floating[:, ::1] Z,

@@ -349,11 +349,10 @@ class Model:
         """A[L] for inputs X (n_x, m): probabilities for a sigmoid output, values for linear."""
         # NaN/inf anywhere in X reaches Z1 = W1·X + b1 (0·inf is NaN too): checking the (n_1, m)
         # Z1 costs far less than scanning the (n_x, m) X, which inference would pay every call.
-        A = self._inputs(X, check_finite=False)
-        for l, (W, b, act) in enumerate(zip(self._W, self._b, self.activations, strict=True)):
-            A, Z = kernels.dense_forward(A, W, b, act, self.leaky_slope, l == 0)
-            if l == 0 and not np.isfinite(Z).all():
-                raise ValueError("X contains NaN or infinity (or W1·X overflows)")
+        X = self._inputs(X, check_finite=False)
+        A, finite = kernels.forward(X, self._W, self._b, self.activations, self.leaky_slope)
+        if not finite:
+            raise ValueError("X contains NaN or infinity (or W1·X overflows)")
         return A
 
     def predict_proba(self, X) -> np.ndarray:

@@ -13,6 +13,7 @@ from fastnn._activations import get_activation
 
 __all__ = [
     "dense_forward",
+    "forward",
     "dense_backward",
     "output_loss",
     "cross_entropy_cost",
@@ -25,6 +26,17 @@ def dense_forward(A_prev, W, b, activation, slope=0.01, keep_Z=True):
     Z = np.dot(W, A_prev) + b
     A = get_activation(activation).forward(Z, slope)
     return A, (Z if keep_Z else None)
+
+
+def forward(X, Ws, bs, activations, slope=0.01):
+    """A[L] through every layer (dense_forward in turn). Returns (AL, finite): whether
+    Z1 = W1·X + b1 is all finite."""
+    A, finite = X, True
+    for l, (W, b, activation) in enumerate(zip(Ws, bs, activations, strict=True)):
+        A, Z = dense_forward(A, W, b, activation, slope)
+        if l == 0:
+            finite = bool(np.isfinite(Z).all())
+    return A, finite
 
 
 def dense_backward(dA, Z, A_prev, W, activation, slope=0.01, need_dA_prev=True):

@@ -299,12 +299,13 @@ class _BaseMLP(BaseEstimator):
         # (n_features, n_samples); X.T of a C-ordered X is F-ordered and read in place. as_matrix
         # checks the dimensions before any copy (finiteness was checked by validate_data).
         A = as_matrix(X.T, "X", np.dtype(dtype), check_finite=False)
-        L = len(self.coefs_)
-        for l, (coef, intercept) in enumerate(zip(self.coefs_, self.intercepts_, strict=True)):
-            W = as_matrix(np.asarray(coef).T, f"coefs_[{l}]", np.dtype(dtype), check_finite=False)
-            b = np.ascontiguousarray(intercept, dtype=dtype).reshape(-1, 1)
-            act = self._hidden_activation if l < L - 1 else "linear"
-            A, _ = kernels.dense_forward(A, W, b, act, self._leaky_slope, False)
+        Ws = [
+            as_matrix(np.asarray(coef).T, f"coefs_[{l}]", np.dtype(dtype), check_finite=False)
+            for l, coef in enumerate(self.coefs_)
+        ]
+        bs = [np.ascontiguousarray(b, dtype=dtype).reshape(-1, 1) for b in self.intercepts_]
+        acts = [self._hidden_activation] * (len(Ws) - 1) + ["linear"]
+        A, _ = kernels.forward(A, Ws, bs, acts, self._leaky_slope)
         return A.ravel()
 
 
