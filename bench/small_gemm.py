@@ -77,12 +77,11 @@ def main() -> None:
     args = parser.parse_args()
     repeats = 2 if args.quick else 1 if args.smoke else 5
     shapes = SHAPES[:1] if args.smoke else SHAPES
-    info, rule = blas_info(), _kernels._small_gemm_config()
+    info = blas_info()
     print(
         f"{info['cpu_model']}; scipy's OpenBLAS {info['openblas_version']}, "
         f"{info['corename']} kernels, {info['threads']['openblas_num_threads']} threads; "
-        f"routed to the small GEMM with >= {rule['min_row']} examples: <= {rule['limit']} "
-        f"multiply-adds, or a dimension <= {rule['skinny']} and <= {rule['skinny_limit']}\n"
+        f"default routing: {_kernels._describe_small_gemm()}\n"
     )
     print(
         "| dtype | n, k, m | multiply-adds | default | forward BLAS (µs) | forward small (µs) "

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from fastnn import _kernels, reference
 from fastnn._activations import ACTIVATIONS
+from fastnn._blas import blas_info
 
 DTYPES = [np.float32, np.float64]
 RTOL = {np.float32: 2e-5, np.float64: 1e-12}
@@ -432,13 +433,16 @@ def test_gram_path_float32_drift_is_bounded(rng):
     (_, short_gram), (_, short_direct) = run(np.float32, True, 10), run(np.float32, False, 10)
     for g, d in zip(short_gram, short_direct, strict=True):
         np.testing.assert_allclose(g, d, rtol=1e-4, atol=1e-5 * np.abs(d).max())
-    # 600 iterations cross two refreshes of W1 and Z1 (every 250): the float32 Gram run ends
-    # as close to the float64 trajectory as the float32 direct run does, within 1%.
+    # 600 iterations cross two refreshes of W1 and Z1 (every 250): the float32 runs, Gram or
+    # direct, end within 1% of the float64 trajectory, and their last recorded costs within 2%.
+    # (lr = 0.05 makes iterations 50-100 unstable: float32 rounding, which differs between
+    # BLAS and fnn_small_gemm, takes them through a different transient; measured at most 1.1%
+    # at iteration 450 and 0.65% at the end, Gram path, every product through BLAS.)
     exact, _ = run(np.float64, False, 600)
     for gram in (False, True):
         approx, _ = run(np.float32, gram, 600)
         np.testing.assert_allclose(approx[1], exact[1], rtol=1e-2)
-        np.testing.assert_allclose(approx[0][-4:], exact[0][-4:], rtol=1e-2)
+        np.testing.assert_allclose(approx[0][-4:], exact[0][-4:], rtol=2e-2)
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the reference overflows on purpose
@@ -543,16 +547,18 @@ def test_vectorised_exp_and_tanh_keep_nan_inf_and_signed_zero(dtype):
 )
 @pytest.mark.parametrize("a_layout", LAYOUTS)
 def test_small_and_skinny_gemm_agree_with_blas(dtype, n, k, m, a_layout, rng):
-    """The default routing (small, skinny and ordinary products) against BLAS for everything,
-    on shapes that take each of fnn_small_gemm's forms and their remainder loops."""
+    """The routing for OpenBLAS's Haswell kernels (small, skinny and ordinary products) against
+    BLAS for everything, on shapes that take each of fnn_small_gemm's forms and their remainder
+    loops."""
     A_prev = layout(draw(rng, (k, m), dtype), a_layout)
     W, b, dA = draw(rng, (n, k), dtype), draw(rng, (n, 1), dtype), draw(rng, (n, m), dtype)
-    default = (
-        _kernels.dense_forward(A_prev, W, b, "linear"),
-        _kernels.dense_backward(dA, dA, A_prev, W, "linear"),
-    )
-    previous = _kernels._set_small_gemm_limit(0)
+    previous = _kernels._set_small_gemm_limit(_kernels._small_gemm_policy("Haswell"))
     try:
+        default = (
+            _kernels.dense_forward(A_prev, W, b, "linear"),
+            _kernels.dense_backward(dA, dA, A_prev, W, "linear"),
+        )
+        _kernels._set_small_gemm_limit(0)
         blas = (
             _kernels.dense_forward(A_prev, W, b, "linear"),
             _kernels.dense_backward(dA, dA, A_prev, W, "linear"),
@@ -564,15 +570,31 @@ def test_small_and_skinny_gemm_agree_with_blas(dtype, n, k, m, a_layout, rng):
             close(got, want, dtype, max(n, k, m))
 
 
-def test_small_gemm_routing():
-    routes = _kernels._routes_to_small_gemm
-    assert routes(4, 2, 400) and routes(1, 4, 400) and routes(7, 20, 209)  # planar, cat: tiny
-    assert routes(1, 64, 1024) and routes(1, 12288, 209) and routes(64, 2, 4096)  # skinny
-    assert not routes(128, 784, 1024) and not routes(20, 20, 209)  # BLAS territory
-    assert not routes(1, 8192, 8192)  # skinny but larger than the caches: BLAS's threads
-    assert not routes(2048, 2048, 1) and not routes(64, 64, 8)  # few examples: short rows
+def test_small_gemm_default_follows_the_blas_core():
+    policy = _kernels._small_gemm_policy
+    assert policy("Haswell") == policy("Zen") == policy(None) == _kernels.SMALL_GEMM_LIMIT > 0
+    assert policy("SkylakeX") == policy("SAPPHIRERAPIDS") == policy("Cooperlake") == 0
+    core = blas_info()["corename"]
+    assert _kernels.BLAS_CORENAME == core
     previous = _kernels._set_small_gemm_limit(0)
+    _kernels._set_small_gemm_limit(previous)  # read back the default
+    assert previous == policy(core)
+    routed = _kernels._routes_to_small_gemm(4, 2, 400)  # the planar net's first layer
+    assert routed == (policy(core) > 0)
+    assert ("every product goes to BLAS" in _kernels._describe_small_gemm()) == (not routed)
+
+
+def test_small_gemm_routing():
+    """The rule under OpenBLAS's Haswell kernels (under its AVX-512 ones, everything is BLAS)."""
+    routes = _kernels._routes_to_small_gemm
+    default = _kernels._set_small_gemm_limit(_kernels._small_gemm_policy("Haswell"))
     try:
+        assert routes(4, 2, 400) and routes(1, 4, 400) and routes(7, 20, 209)  # planar, cat
+        assert routes(1, 64, 1024) and routes(1, 12288, 209) and routes(64, 2, 4096)  # skinny
+        assert not routes(128, 784, 1024) and not routes(20, 20, 209)  # BLAS territory
+        assert not routes(1, 8192, 8192)  # skinny but larger than the caches: BLAS's threads
+        assert not routes(2048, 2048, 1) and not routes(64, 64, 8)  # few examples: short rows
+        _kernels._set_small_gemm_limit(0)
         assert not routes(4, 2, 400) and not routes(1, 64, 1024)
     finally:
-        _kernels._set_small_gemm_limit(previous)
+        _kernels._set_small_gemm_limit(default)

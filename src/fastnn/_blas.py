@@ -226,6 +226,21 @@ def _corename(path: str) -> str | None:
         return None
 
 
+def scipy_openblas_path() -> str | None:
+    """Path of the loaded scipy OpenBLAS (or the OpenBLAS a scipy built against a system one
+    loaded), from /proc/self/maps; None when not loaded or not inspectable."""
+    loaded = _loaded_openblas()
+    if loaded is None:
+        return None
+    return (loaded["scipy"] or loaded["other"] or [None])[0]
+
+
+def scipy_corename() -> str | None:
+    """Core type (kernel set) of the loaded scipy OpenBLAS, e.g. "Haswell", or None."""
+    path = scipy_openblas_path()
+    return _corename(path) if path else None
+
+
 # ----------------------------------------------------------------------- configure
 def _warn_once(message: str) -> None:
     global _WARNED
@@ -542,11 +557,8 @@ def blas_info() -> dict[str, Any]:
 
     # the loaded library: /proc/self/maps first, threadpoolctl as a fallback
     loaded = _loaded_openblas()
-    scipy_path = None
-    numpy_path = None
-    if loaded is not None:
-        scipy_path = (loaded["scipy"] or loaded["other"] or [None])[0]
-        numpy_path = (loaded["numpy"] or [None])[0]
+    scipy_path = scipy_openblas_path()
+    numpy_path = (loaded["numpy"] or [None])[0] if loaded is not None else None
     tpc = _threadpoolctl_openblas()
     if scipy_path is None:
         for entry in tpc:

@@ -764,12 +764,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
         clone = "the baseline x86-64 build"
     from fastnn import _kernels
 
-    small = _kernels._small_gemm_config()
     lines.append(
-        f"own loops: elementwise passes and small products in {clone} (gcc picks it at load on "
-        f"x86-64 Linux); with >= {small['min_row']} examples, products of <= {small['limit']} "
-        f"multiply-adds, or with a dimension <= {small['skinny']} and <= "
-        f"{small['skinny_limit']}, skip BLAS (single-threaded)"
+        f"own loops: elementwise passes, and small products where they skip BLAS, in {clone} "
+        f"(gcc picks it at load on x86-64 Linux); {_kernels._describe_small_gemm()}"
     )
     for err in info.get("errors") or []:
         lines.append(f"  warning: {err}")
