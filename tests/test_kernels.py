@@ -203,6 +203,29 @@ def test_dense_backward_layouts(dtype, w_layout, a_layout, rng, gemm_path):
         close(g, w, dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("w_layout", LAYOUTS)
+@pytest.mark.parametrize("a_layout", LAYOUTS)
+@pytest.mark.parametrize("n,k,m", [(1, 40, 33), (5, 40, 1), (1, 40, 1)])
+def test_one_row_and_one_column_products_through_gemv(dtype, w_layout, a_layout, n, k, m, rng):
+    """Products with one row or one column of output (W·A_prev and dZ·A_prevᵀ of a one-unit
+    layer, Wᵀ·dZ of one example) go to ?gemv, reading each operand in its layout."""
+    A_prev = draw(rng, (k, m), dtype)
+    W, b, dA = draw(rng, (n, k), dtype), draw(rng, (n, 1), dtype), draw(rng, (n, m), dtype)
+    previous = _kernels._set_small_gemm_limit(0)  # BLAS for everything: gemv, not fnn loops
+    try:
+        got = _kernels.dense_forward(layout(A_prev, a_layout), layout(W, w_layout), b, "linear")
+        got_back = _kernels.dense_backward(
+            dA, dA, layout(A_prev, a_layout), layout(W, w_layout), "linear"
+        )
+    finally:
+        _kernels._set_small_gemm_limit(previous)
+    want = reference.dense_forward(A_prev, W, b, "linear")
+    want_back = reference.dense_backward(dA, dA, A_prev, W, "linear")
+    for g, w in zip(got + got_back, want + want_back, strict=True):
+        close(g, w, dtype, k)
+
+
 def test_dense_kernels_refuse_mismatched_shapes(rng):
     W, A_prev, b = draw(rng, (3, 4), np.float64), draw(rng, (5, 2), np.float64), np.zeros((3, 1))
     with pytest.raises(ValueError, match="shapes"):

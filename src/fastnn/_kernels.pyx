@@ -21,7 +21,7 @@ from libc.limits cimport INT_MAX
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 from libc.math cimport isfinite
 from libc.string cimport memcpy
-from scipy.linalg.cython_blas cimport dgemm, sgemm
+from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 
 from fastnn._activations import get_activation
 from fastnn._blas import AVX512_CORENAMES, scipy_corename
@@ -583,16 +583,46 @@ cdef inline void _gemm(bint trans_a, bint trans_b, int M, int N, int K, floating
             fnn_small_gemm_d(M, N, K, alpha, <double*>A, ai, ak, <double*>B, bk, bj, beta, C, ci,
                              cj)
         return
-    if c_rowmajor:
+    # Column-major BLAS computes C' = op(X)·op(Y), C' (Mc, Nc): C itself, or Cᵀ = op(B)ᵀ·op(A)ᵀ
+    # for a row-major C.
+    cdef const floating* X = B if c_rowmajor else A
+    cdef const floating* Y = A if c_rowmajor else B
+    cdef char fx = fb if c_rowmajor else fa
+    cdef char fy = fa if c_rowmajor else fb
+    cdef char ft
+    cdef int ldx = ldb if c_rowmajor else lda
+    cdef int ldy = lda if c_rowmajor else ldb
+    cdef int Mc = N if c_rowmajor else M
+    cdef int Nc = M if c_rowmajor else N
+    cdef int one = 1, inc, rows, cols, i
+    if K > 1 and (Nc == 1 or Mc == 1) and beta == 0:
+        # BLAS lets beta = 0 ignore what C holds, but some OpenBLAS releases scale y by beta in
+        # ?gemv, turning a NaN in the uninitialised output into a NaN result: zero it first.
+        for i in range(Mc if Nc == 1 else Nc):
+            C[i * (1 if Nc == 1 else ldc)] = 0
+    if K > 1 and Nc == 1:
+        # One column (a one-unit layer's dW, a logistic regression's forward): a matrix-vector
+        # product, C' = op(X)·y, which ?gemm runs 1.2-4x slower than ?gemv (bench/README.md, "Small
+        # and skinny products").
+        inc = ldy if fy == b'T' else 1
+        rows, cols = (Mc, K) if fx == b'N' else (K, Mc)
         if floating is float:
-            sgemm(&fb, &fa, &N, &M, &K, &alpha, <float*>B, &ldb, <float*>A, &lda, &beta, C, &ldc)
+            sgemv(&fx, &rows, &cols, &alpha, <float*>X, &ldx, <float*>Y, &inc, &beta, C, &one)
         else:
-            dgemm(&fb, &fa, &N, &M, &K, &alpha, <double*>B, &ldb, <double*>A, &lda, &beta, C, &ldc)
+            dgemv(&fx, &rows, &cols, &alpha, <double*>X, &ldx, <double*>Y, &inc, &beta, C, &one)
+    elif K > 1 and Mc == 1:
+        # One row: C'ᵀ = op(Y)ᵀ·x, the row x = op(X) read with its stride.
+        inc = ldx if fx == b'N' else 1
+        ft = b'T' if fy == b'N' else b'N'
+        rows, cols = (K, Nc) if fy == b'N' else (Nc, K)
+        if floating is float:
+            sgemv(&ft, &rows, &cols, &alpha, <float*>Y, &ldy, <float*>X, &inc, &beta, C, &ldc)
+        else:
+            dgemv(&ft, &rows, &cols, &alpha, <double*>Y, &ldy, <double*>X, &inc, &beta, C, &ldc)
+    elif floating is float:
+        sgemm(&fx, &fy, &Mc, &Nc, &K, &alpha, <float*>X, &ldx, <float*>Y, &ldy, &beta, C, &ldc)
     else:
-        if floating is float:
-            sgemm(&fa, &fb, &M, &N, &K, &alpha, <float*>A, &lda, <float*>B, &ldb, &beta, C, &ldc)
-        else:
-            dgemm(&fa, &fb, &M, &N, &K, &alpha, <double*>A, &lda, <double*>B, &ldb, &beta, C, &ldc)
+        dgemm(&fx, &fy, &Mc, &Nc, &K, &alpha, <double*>X, &ldx, <double*>Y, &ldy, &beta, C, &ldc)
 
 
 cdef inline void _activation_row(const floating* src, floating* dst, floating bias, Py_ssize_t m,
