@@ -206,10 +206,11 @@ def test_dense_backward_layouts(dtype, w_layout, a_layout, rng, gemm_path):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("w_layout", LAYOUTS)
 @pytest.mark.parametrize("a_layout", LAYOUTS)
-@pytest.mark.parametrize("n,k,m", [(1, 40, 33), (5, 40, 1), (1, 40, 1)])
+@pytest.mark.parametrize("n,k,m", [(1, 300, 250), (250, 300, 1), (1, 70000, 1)])
 def test_one_row_and_one_column_products_through_gemv(dtype, w_layout, a_layout, n, k, m, rng):
     """Products with one row or one column of output (W·A_prev and dZ·A_prevᵀ of a one-unit
-    layer, Wᵀ·dZ of one example) go to ?gemv, reading each operand in its layout."""
+    layer, Wᵀ·dZ of one example) of at least GEMV_MIN = 65536 multiply-adds go to ?gemv,
+    reading each operand in its layout."""
     A_prev = draw(rng, (k, m), dtype)
     W, b, dA = draw(rng, (n, k), dtype), draw(rng, (n, 1), dtype), draw(rng, (n, m), dtype)
     previous = _kernels._set_small_gemm_limit(0)  # BLAS for everything: gemv, not fnn loops

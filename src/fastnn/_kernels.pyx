@@ -519,6 +519,9 @@ BLAS_CORENAME = scipy_corename()  # cython_blas (cimported above) has loaded sci
 small_gemm_limit = _small_gemm_policy(BLAS_CORENAME)
 
 
+cdef long long GEMV_MIN = 65536  # see _gemm
+
+
 def _set_small_gemm_limit(long long limit):
     """Test hook: set the small-GEMM limit (multiply-adds; 0: all to BLAS, -1: all that
     fnn_small_gemm can read to it); returns the previous one."""
@@ -595,22 +598,25 @@ cdef inline void _gemm(bint trans_a, bint trans_b, int M, int N, int K, floating
     cdef int Mc = N if c_rowmajor else M
     cdef int Nc = M if c_rowmajor else N
     cdef int one = 1, inc, rows, cols, i
-    if K > 1 and (Nc == 1 or Mc == 1) and beta == 0:
+    # A matrix-vector product (one row or one column of output) goes to ?gemv from GEMV_MIN
+    # multiply-adds on: ?gemm ran those 1.3-4x slower, but smaller ones (the planar net's output
+    # layer) faster through OpenBLAS's small-matrix path (bench/README.md, "Small and skinny
+    # products").
+    cdef bint vec = K > 1 and (Mc == 1 or Nc == 1) and <long long>K * Mc * Nc >= GEMV_MIN
+    if vec and beta == 0:
         # BLAS lets beta = 0 ignore what C holds, but some OpenBLAS releases scale y by beta in
         # ?gemv, turning a NaN in the uninitialised output into a NaN result: zero it first.
         for i in range(Mc if Nc == 1 else Nc):
             C[i * (1 if Nc == 1 else ldc)] = 0
-    if K > 1 and Nc == 1:
-        # One column (a one-unit layer's dW, a logistic regression's forward): a matrix-vector
-        # product, C' = op(X)·y, which ?gemm runs 1.2-4x slower than ?gemv (bench/README.md, "Small
-        # and skinny products").
+    if vec and Nc == 1:
+        # One column (a one-unit layer's dW, a logistic regression's forward): C' = op(X)·y.
         inc = ldy if fy == b'T' else 1
         rows, cols = (Mc, K) if fx == b'N' else (K, Mc)
         if floating is float:
             sgemv(&fx, &rows, &cols, &alpha, <float*>X, &ldx, <float*>Y, &inc, &beta, C, &one)
         else:
             dgemv(&fx, &rows, &cols, &alpha, <double*>X, &ldx, <double*>Y, &inc, &beta, C, &one)
-    elif K > 1 and Mc == 1:
+    elif vec:
         # One row: C'ᵀ = op(Y)ᵀ·x, the row x = op(X) read with its stride.
         inc = ldx if fx == b'N' else 1
         ft = b'T' if fy == b'N' else b'N'
