@@ -819,9 +819,9 @@ def _forward(const floating[:, :] X, list Ws, list bs, list acts, floating slope
                 _bias_activation(&out[0, 0], &out[0, 0], &b[0, 0],
                                  b.strides[0] // sizeof(floating), n, m, ACT_LINEAR, slope)
                 if floating is float:
-                    finite = fnn_all_finite_f(&out[0, 0], n * m)
+                    finite = fnn_all_finite_f(&out[0, 0], <Py_ssize_t>n * m)
                 else:
-                    finite = fnn_all_finite_d(&out[0, 0], n * m)
+                    finite = fnn_all_finite_d(&out[0, 0], <Py_ssize_t>n * m)
                 _bias_activation(&out[0, 0], &out[0, 0], &zero, 0, n, m, act, slope)
             else:
                 _bias_activation(&out[0, 0], &out[0, 0], &b[0, 0],
@@ -1036,7 +1036,7 @@ def _train(const floating[:, :] X, const floating[:, ::1] Y, list Ws, list bs, l
                             _bias_activation(Zp, A[0], &zeros[0], 1, n, m, acts[0], slope)
                             prev = A[0]
                         else:
-                            memcpy(D[0], Zp, n * m * sizeof(floating))
+                            memcpy(D[0], Zp, <size_t>n * m * sizeof(floating))
                         continue
                     if l == 0:
                         _gemm(False, False, n, m, k, <floating>1, W[0], k, True, &X[0, 0], ldx,
@@ -1053,7 +1053,7 @@ def _train(const floating[:, :] X, const floating[:, ::1] Y, list Ws, list bs, l
                 n = dims[L]
                 if want_cost:
                     cost = _output_loss(D[L - 1], &Y[0, 0], <floating*>NULL, D[L - 1],
-                                        n * m, output) / m
+                                        <Py_ssize_t>n * m, output) / m
                     if not isfinite(cost):
                         # Diverged: back to the last parameters whose cost was finite, and stop.
                         _copy_all(live, snap, sizes, P)
@@ -1063,7 +1063,7 @@ def _train(const floating[:, :] X, const floating[:, ::1] Y, list Ws, list bs, l
                     _copy_all(snap, live, sizes, P)
                     snap_it = it
                 else:
-                    _output_delta(D[L - 1], &Y[0, 0], n * m, output)
+                    _output_delta(D[L - 1], &Y[0, 0], <Py_ssize_t>n * m, output)
                 # Backward with SGD fused into the dW GEMM (beta = 1): dA_prev = Wᵀ·dZ first.
                 for l in range(L - 1, -1, -1):
                     n = dims[l + 1]
