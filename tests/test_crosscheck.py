@@ -81,6 +81,29 @@ def test_a_wrong_training_loop_is_caught(monkeypatch, rng):
         fastnn.Model([3, 4, 1]).fit(X, Y, num_iterations=5)
 
 
+def test_ctrl_c_during_the_checked_prefix_stops_training_unchanged(monkeypatch, rng):
+    real = _kernels.train
+    calls = []
+
+    def interrupted_once(*args):
+        result = real(*args)
+        calls.append(args[8])  # num_iterations
+        if len(calls) == 1:  # the checked prefix: as if Ctrl-C arrived before it finished
+            return result[:3] + (KeyboardInterrupt(),) + result[4:]
+        return result
+
+    monkeypatch.setattr(_kernels, "train", interrupted_once)
+    X = rng.standard_normal((3, 10))
+    Y = (rng.random((1, 10)) > 0.5).astype(float)
+    model = fastnn.Model([3, 4, 1])
+    before = model.parameters
+    with fastnn.crosscheck(), pytest.raises(KeyboardInterrupt):
+        model.fit(X, Y, num_iterations=500)
+    assert calls == [20] and model.n_iter_ == 0  # neither the reference nor the real run
+    for key, value in before.items():
+        np.testing.assert_array_equal(model.parameters[key], value)
+
+
 def test_correct_kernels_pass_in_float32_and_float64(layer, rng):
     A_prev, W, b = layer
     with fastnn.crosscheck():

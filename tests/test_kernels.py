@@ -58,7 +58,8 @@ GEMM_LIMITS = {"small": -1, "blas": 0}
 @pytest.fixture(params=list(GEMM_LIMITS))
 def gemm_path(request):
     """Run the test with every product through the kernels' own small GEMM, then through BLAS
-    (the default routes tiny and skinny products to the first, the rest to the second)."""
+    (by default tiny and skinny products take the first under OpenBLAS's Haswell kernels, and
+    every product the second under its AVX-512 ones: _small_gemm_policy)."""
     previous = _kernels._set_small_gemm_limit(GEMM_LIMITS[request.param])
     yield request.param
     _kernels._set_small_gemm_limit(previous)
@@ -369,6 +370,28 @@ def test_train_reads_X_in_any_blas_layout(x_layout, rng, gemm_path):
     reference.train(X, Y, Ws_ref, bs_ref, ["tanh"], 0.0, "sigmoid", 0.1, 5, 1)
     for got_p, want_p in zip(Ws + bs, Ws_ref + bs_ref, strict=True):
         close(got_p, want_p, np.float64)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("gram", [False, True])
+@pytest.mark.parametrize("x_layout", ["C", "F"])
+def test_train_one_unit_layer_through_gemv_with_beta_one(dtype, gram, x_layout, rng):
+    """A logistic regression large enough for ?gemv: the fused update W ← W − (α/m)·dZ·Xᵀ
+    (beta = 1), on the Gram path also Z1 ← Z1 − (α/m)·dZ1·G and W1's materialisation."""
+    X = draw(rng, (784, 300), dtype, 0.1)
+    Y = (rng.random((1, 300)) > 0.5).astype(dtype)
+    Ws, bs = _net(rng, [784, 1], dtype)
+    Ws_ref, bs_ref = [W.copy() for W in Ws], [b.copy() for b in bs]
+    previous = _kernels._set_small_gemm_limit(0)
+    try:
+        got = _kernels.train(layout(X, x_layout), Y, Ws, bs, [], 0.0, "sigmoid", 0.5, 20, 5, None,
+                             gram)  # fmt: skip
+    finally:
+        _kernels._set_small_gemm_limit(previous)
+    want = reference.train(X, Y, Ws_ref, bs_ref, [], 0.0, "sigmoid", 0.5, 20, 5)
+    close(got[0], want[0], dtype, 784)
+    for got_p, want_p in zip(Ws + bs, Ws_ref + bs_ref, strict=True):
+        close(got_p, want_p, dtype, 784)
 
 
 def test_train_calls_back_at_every_recorded_cost_and_stops_on_its_exception(rng):

@@ -255,8 +255,11 @@ def _warn_once(message: str) -> None:
         pass
 
 
-def _too_late(requested: str, corename: str | None, explicit: bool) -> None:
-    """scipy's OpenBLAS is already loaded: record and (maybe) warn."""
+def _too_late(
+    requested: str, corename: str | None, explicit: bool, fastnn_would_set: bool = True
+) -> None:
+    """scipy's OpenBLAS is already loaded: record and (maybe) warn. ``fastnn_would_set``: would
+    importing fastnn first have set the core type (not so on Intel, left to OpenBLAS)?"""
     _DECISION["in_time"] = False
     have = corename or "unknown"
     if corename is not None and corename.lower() == requested.lower():
@@ -275,7 +278,7 @@ def _too_late(requested: str, corename: str | None, explicit: bool) -> None:
             f"(or anything that imports it), or set {OPENBLAS_ENV}={requested} in the "
             "environment before starting Python."
         )
-    else:
+    elif fastnn_would_set:
         msg = (
             f"fastnn: scipy's OpenBLAS was loaded before fastnn could select its AVX-512 "
             f"kernels and is using the {have} kernels on this AVX-512 CPU; matrix "
@@ -283,6 +286,14 @@ def _too_late(requested: str, corename: str | None, explicit: bool) -> None:
             f"scipy.linalg (or any library that imports it), or set "
             f"{OPENBLAS_ENV}={AVX512_CORETYPE} in the environment before starting Python. "
             f"Set {FASTNN_ENV}=off to silence this warning."
+        )
+    else:
+        msg = (
+            f"fastnn: scipy's OpenBLAS is using the {have} kernels on this AVX-512 CPU; matrix "
+            f"multiplications (GEMM) may run ~1.8x slower. To fix, set "
+            f"{OPENBLAS_ENV}={AVX512_CORETYPE} in the environment before starting Python, or "
+            f"{FASTNN_ENV}={AVX512_CORETYPE} and import fastnn before scipy.linalg (or any "
+            f"library that imports it). Set {FASTNN_ENV}=off to silence this warning."
         )
     _warn_once(msg)
 
@@ -395,7 +406,7 @@ def _configure() -> str:
             in_time=None,
         )
         if scipy_loaded:
-            _too_late(AVX512_CORETYPE, corename, explicit=False)
+            _too_late(AVX512_CORETYPE, corename, explicit=False, fastnn_would_set=False)
         return ""
     d.update(
         requested=AVX512_CORETYPE,

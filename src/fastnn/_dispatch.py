@@ -118,6 +118,10 @@ def _checked_train(kernel, twin, args):
     Ws_r, bs_r = copy.deepcopy(Ws), copy.deepcopy(bs)
     prefix = (X, Y, Ws_k, bs_k, acts, slope, output, lr, k, 1)
     got = kernel(*prefix, None, gram)
+    if got[3] is not None:
+        # Ctrl-C during the checked prefix: a partial run has nothing to compare, and the
+        # caller's parameters (the prefix trained copies) are those of iteration 0.
+        return [], float("nan"), 0, got[3], -1
     with _quietly():
         want = twin(X, Y, Ws_r, bs_r, acts, slope, output, lr, k, 1)
         size = max(max(a.shape) for a in _arrays(args) if isinstance(a, np.ndarray))

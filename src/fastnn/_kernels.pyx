@@ -599,7 +599,7 @@ cdef inline void _gemm(bint trans_a, bint trans_b, int M, int N, int K, floating
     cdef int Nc = M if c_rowmajor else N
     cdef int one = 1, inc, rows, cols, i
     # A matrix-vector product (one row or one column of output) goes to ?gemv from GEMV_MIN
-    # multiply-adds on: ?gemm ran those 1.3-4x slower, but smaller ones (the planar net's output
+    # multiply-adds on: ?gemm ran those 1.2-4x slower, but smaller ones (the planar net's output
     # layer) faster through OpenBLAS's small-matrix path (bench/README.md, "Small and skinny
     # products").
     cdef bint vec = K > 1 and (Mc == 1 or Nc == 1) and <long long>K * Mc * Nc >= GEMV_MIN

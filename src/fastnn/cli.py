@@ -765,8 +765,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
     from fastnn import _kernels
 
     lines.append(
-        f"own loops: elementwise passes, and small products where they skip BLAS, in {clone} "
-        f"(gcc picks it at load on x86-64 Linux); {_kernels._describe_small_gemm()}"
+        f"own loops: elementwise passes in {clone} (gcc picks it at load on x86-64 Linux); "
+        f"small products: {_kernels._describe_small_gemm()}"
     )
     for err in info.get("errors") or []:
         lines.append(f"  warning: {err}")
