@@ -271,6 +271,50 @@ def test_no_warning_when_loaded_scipy_blas_already_uses_avx512(vendor):
 
 
 @needs_avx512
+@pytest.mark.parametrize("vendor", ["AuthenticAMD", "GenuineIntel"])
+def test_warns_when_openblas_loads_non_avx512_kernels_in_auto_mode(vendor):
+    # Simulate OpenBLAS misdetecting the CPU after fastnn (auto mode) was configured in time:
+    # the variable OpenBLAS reads is overwritten with Haswell between configure() and the load.
+    out = run(
+        """
+        ret = blas.configure()
+        os.environ["OPENBLAS_CORETYPE"] = "Haswell"
+        import scipy.linalg
+        core = blas.scipy_corename()
+        ret2, warned = count_runtime_warnings(blas.check_loaded_core, core)
+        again, warned_again = count_runtime_warnings(blas.check_loaded_core, core)
+        print(json.dumps({"core": core, "warned": warned, "again": warned_again,
+                          "decision": blas.decision()}))
+        """,
+        TEST_CPU_VENDOR=vendor,
+    )
+    assert out["core"] == "Haswell"
+    assert len(out["warned"]) == 1 and out["again"] == []
+    msg = out["warned"][0]
+    assert "Haswell kernels on this AVX-512 CPU" in msg and "OPENBLAS_CORETYPE=SkylakeX" in msg
+    assert out["decision"]["warned"] is True and out["decision"]["mode"] == "auto"
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{"OPENBLAS_CORETYPE": "Haswell"}, {"FASTNN_BLAS_CORETYPE": "Haswell"},
+     {"FASTNN_BLAS_CORETYPE": "off", "OPENBLAS_CORETYPE": "Haswell"}],
+)  # fmt: skip
+def test_no_load_warning_for_the_users_own_choice(env):
+    out = run(
+        """
+        blas.configure()
+        import scipy.linalg
+        _, warned = count_runtime_warnings(blas.check_loaded_core, blas.scipy_corename())
+        _, also = count_runtime_warnings(blas.check_loaded_core, "Haswell")
+        print(json.dumps({"warned": warned + also}))
+        """,
+        **env,
+    )
+    assert out["warned"] == []
+
+
+@needs_avx512
 def test_off_silences_the_too_late_warning():
     out = run(
         """

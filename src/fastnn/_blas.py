@@ -49,7 +49,7 @@ import sys
 import warnings
 from typing import Any
 
-__all__ = ["blas_info", "configure", "cpu_features", "decision", "thread_info"]
+__all__ = ["blas_info", "check_loaded_core", "configure", "cpu_features", "decision", "thread_info"]
 
 #: Environment variable read by OpenBLAS (once, when the shared library is loaded).
 OPENBLAS_ENV = "OPENBLAS_CORETYPE"
@@ -242,7 +242,7 @@ def scipy_corename() -> str | None:
 
 
 # ----------------------------------------------------------------------- configure
-def _warn_once(message: str) -> None:
+def _warn_once(message: str, stacklevel: int = 5) -> None:
     global _WARNED
     if _WARNED:
         return
@@ -250,7 +250,7 @@ def _warn_once(message: str) -> None:
     _DECISION["warned"] = True
     try:
         # 1 _warn_once, 2 _too_late, 3 _configure, 4 configure, 5 configure's caller
-        warnings.warn(message, RuntimeWarning, stacklevel=5)
+        warnings.warn(message, RuntimeWarning, stacklevel=stacklevel)
     except Exception:
         pass
 
@@ -454,6 +454,32 @@ def configure() -> str:
         result = ""
     _DECISION["configured"] = True
     return result
+
+
+def check_loaded_core(corename: str | None) -> None:
+    """Once scipy's OpenBLAS is loaded: in auto mode, warn (once per process) if it runs kernels
+    below an AVX-512 CPU, e.g. a CPU newer than this OpenBLAS release that fastnn does not force
+    (Intel, left to OpenBLAS). The user's own choices (``OPENBLAS_CORETYPE``, an explicit or
+    ``off`` ``FASTNN_BLAS_CORETYPE``) are never second-guessed. Called by fastnn._kernels at
+    import with the core it found; never raises."""
+    try:
+        if _DECISION["mode"] != "auto" or _WARNED or not corename:
+            return
+        if corename.lower() in AVX512_CORENAMES or not _is_x86_64():
+            return
+        if not AVX512_FLAGS <= cpu_features():
+            return
+        _DECISION["reason"] += f"; scipy's OpenBLAS runs its {corename} kernels"
+        _warn_once(
+            f"fastnn: scipy's OpenBLAS is using its {corename} kernels on this AVX-512 CPU; "
+            f"matrix multiplications (GEMM) may run ~1.8x slower. To fix, set "
+            f"{OPENBLAS_ENV}={AVX512_CORETYPE} in the environment before starting Python, or "
+            f"{FASTNN_ENV}={AVX512_CORETYPE} before importing fastnn. Set {FASTNN_ENV}=off to "
+            "silence this warning.",
+            stacklevel=3,
+        )
+    except Exception:  # pragma: no cover - a diagnostic must never break the import
+        pass
 
 
 def decision() -> dict[str, Any]:

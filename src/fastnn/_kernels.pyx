@@ -24,7 +24,7 @@ from libc.string cimport memcpy
 from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 
 from fastnn._activations import get_activation
-from fastnn._blas import AVX512_CORENAMES, scipy_corename
+from fastnn._blas import AVX512_CORENAMES, check_loaded_core, scipy_corename
 
 cdef enum:
     ACT_LINEAR = 0
@@ -516,6 +516,7 @@ def _small_gemm_policy(corename):
 
 
 BLAS_CORENAME = scipy_corename()  # cython_blas (cimported above) has loaded scipy's OpenBLAS
+check_loaded_core(BLAS_CORENAME)  # AVX2 kernels on an AVX-512 CPU, fastnn left to choose: warn
 small_gemm_limit = _small_gemm_policy(BLAS_CORENAME)
 
 
