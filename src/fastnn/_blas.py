@@ -34,7 +34,9 @@ Side effects of setting ``OPENBLAS_CORETYPE`` in ``os.environ``:
 
 If scipy's OpenBLAS was already loaded when :func:`configure` runs, it is too late: the
 core type that library chose is queried and, unless it is already an AVX-512 one, a
-:class:`RuntimeWarning` is emitted once per process explaining how to fix it.
+:class:`RuntimeWarning` is emitted once per process explaining how to fix it. In auto mode
+the same warning follows a load in time that still picked AVX2 kernels on an AVX-512 CPU
+(:func:`check_loaded_core`, called by ``fastnn._kernels`` at import).
 
 This module only imports the standard library at import time; scipy is imported lazily by
 :func:`blas_info`.
