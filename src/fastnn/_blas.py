@@ -290,14 +290,20 @@ def _too_late(
             f"Set {FASTNN_ENV}=off to silence this warning."
         )
     else:
-        msg = (
-            f"fastnn: scipy's OpenBLAS is using the {have} kernels on this AVX-512 CPU; matrix "
-            f"multiplications (GEMM) may run ~1.8x slower. To fix, set "
-            f"{OPENBLAS_ENV}={AVX512_CORETYPE} in the environment before starting Python, or "
-            f"{FASTNN_ENV}={AVX512_CORETYPE} and import fastnn before scipy.linalg (or any "
-            f"library that imports it). Set {FASTNN_ENV}=off to silence this warning."
-        )
+        msg = _below_avx512_message(have)
     _warn_once(msg)
+
+
+def _below_avx512_message(corename: str) -> str:
+    """The warning for AVX2 kernels on an AVX-512 CPU where fastnn was not going to set the
+    core type itself (Intel, or a load that picked the wrong kernels anyway)."""
+    return (
+        f"fastnn: scipy's OpenBLAS is using the {corename} kernels on this AVX-512 CPU; matrix "
+        f"multiplications (GEMM) may run ~1.8x slower. To fix, set "
+        f"{OPENBLAS_ENV}={AVX512_CORETYPE} in the environment before starting Python, or "
+        f"{FASTNN_ENV}={AVX512_CORETYPE} and import fastnn before scipy.linalg (or any "
+        f"library that imports it). Set {FASTNN_ENV}=off to silence this warning."
+    )
 
 
 def _configure() -> str:
@@ -438,8 +444,9 @@ def configure() -> str:
         If already set (non-empty) it is respected as is (reason ``"set by user"``).
     ``FASTNN_BLAS_CORETYPE``
         ``auto`` (default): on AMD x86-64 CPUs with AVX-512 F/BW/VL/DQ set
-        ``OPENBLAS_CORETYPE=SkylakeX`` (OpenBLAS detects Intel's itself).  ``off``: do nothing.  Anything else is taken as
-        an OpenBLAS core name and put into ``OPENBLAS_CORETYPE``.
+        ``OPENBLAS_CORETYPE=SkylakeX`` (OpenBLAS detects Intel's itself).  ``off``: do
+        nothing.  Anything else is taken as an OpenBLAS core name and put into
+        ``OPENBLAS_CORETYPE``.
 
     Setting the variable also affects numpy's separate OpenBLAS if numpy's copy is not
     loaded yet, and is inherited by child processes.  If scipy's OpenBLAS is already
@@ -472,14 +479,7 @@ def check_loaded_core(corename: str | None) -> None:
         if not AVX512_FLAGS <= cpu_features():
             return
         _DECISION["reason"] += f"; scipy's OpenBLAS runs its {corename} kernels"
-        _warn_once(
-            f"fastnn: scipy's OpenBLAS is using its {corename} kernels on this AVX-512 CPU; "
-            f"matrix multiplications (GEMM) may run ~1.8x slower. To fix, set "
-            f"{OPENBLAS_ENV}={AVX512_CORETYPE} in the environment before starting Python, or "
-            f"{FASTNN_ENV}={AVX512_CORETYPE} before importing fastnn. Set {FASTNN_ENV}=off to "
-            "silence this warning.",
-            stacklevel=3,
-        )
+        _warn_once(_below_avx512_message(corename), stacklevel=3)
     except Exception:  # pragma: no cover - a diagnostic must never break the import
         pass
 
