@@ -5,6 +5,7 @@ for the memory-safety runs (see README "Development").
 """
 
 import os
+from pathlib import Path
 
 import numpy as np
 from Cython.Build import cythonize
@@ -29,14 +30,21 @@ directives = {
     "embedsignature": True,
 }
 
+# One extension per concern, each private: the BLAS wrapper and its routing (_blas, declared for
+# the others in _blas.pxd), the course's per-layer kernels (_kernels) and the training engine
+# (_engine). The hand-written C they share is in src/fastnn/_native (static inline headers,
+# declared once in _rows.pxd), compiled into each extension that includes it.
+NATIVE = "src/fastnn/_native"
 extensions = [
     Extension(
-        "fastnn._kernels",
-        ["src/fastnn/_kernels.pyx"],
-        include_dirs=[np.get_include()],
+        f"fastnn.{name}",
+        [f"src/fastnn/{name}.pyx"],
+        include_dirs=[np.get_include(), NATIVE],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=compile_args,
+        depends=[str(p) for p in sorted(Path(NATIVE).glob("*.h"))],
     )
+    for name in ("_blas", "_kernels", "_engine")
 ]
 
-setup(ext_modules=cythonize(extensions, compiler_directives=directives))
+setup(ext_modules=cythonize(extensions, compiler_directives=directives, include_path=["src"]))

@@ -695,8 +695,8 @@ def versions() -> dict[str, str]:
 
 
 def blas_description() -> dict[str, object]:
-    """scipy's OpenBLAS (fastnn's BLAS) and numpy's, from ``fastnn._blas.blas_info()``."""
-    info = fastnn._blas.blas_info()
+    """scipy's OpenBLAS (fastnn's BLAS) and numpy's, from ``fastnn._coretype.blas_info()``."""
+    info = fastnn._coretype.blas_info()
     threads = info.get("threads") or {}
     numpy_ob = info.get("numpy_openblas") or {}
     return {

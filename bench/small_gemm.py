@@ -7,7 +7,7 @@ For each (n, k, m) — a layer W (n, k) applied to A_prev (k, m) — times one f
 (`Z = W·A_prev`, `_kernels.dense_forward`, linear) and one backward (`dW = dZ·A_prevᵀ` and
 `dA_prev = Wᵀ·dZ`, `_kernels.dense_backward`) with every product sent to BLAS (scipy's OpenBLAS)
 and with every product sent to `fnn_small_gemm`, and marks which one the default routing picks
-(`_small_gemm_suits` in _kernels.pyx; the header prints its thresholds, as `fastnn info` does).
+(`_small_gemm_suits` in _blas.pyx; the header prints its thresholds, as `fastnn info` does).
 Best of 5 measurements; both variants run in the same process, one after the other.
 """
 
@@ -18,8 +18,8 @@ import time
 
 import numpy as np
 
-from fastnn import _kernels
-from fastnn._blas import blas_info
+from fastnn import _blas, _kernels
+from fastnn._coretype import blas_info
 
 SHAPES = [
     # planar [2, 4, 1], m = 400
@@ -52,7 +52,7 @@ def measure(n, k, m, dtype, repeats):
     reps = max(5, int(2e6 // (n * k * m)))
     out = {}
     for name, limit in (("blas", 0), ("small", -1)):
-        previous = _kernels._set_small_gemm_limit(limit)
+        previous = _blas._set_small_gemm_limit(limit)
         try:
             fwd = best_time(
                 lambda: _kernels.dense_forward(A_prev, W, b, "linear", keep_Z=False), reps, repeats
@@ -61,7 +61,7 @@ def measure(n, k, m, dtype, repeats):
                 lambda: _kernels.dense_backward(dZ, dZ, A_prev, W, "linear"), reps, repeats
             )
         finally:
-            _kernels._set_small_gemm_limit(previous)
+            _blas._set_small_gemm_limit(previous)
         out[name] = (fwd, bwd)
     return out
 
@@ -81,7 +81,7 @@ def main() -> None:
     print(
         f"{info['cpu_model']}; scipy's OpenBLAS {info['openblas_version']}, "
         f"{info['corename']} kernels, {info['threads']['openblas_num_threads']} threads; "
-        f"default routing: {_kernels._describe_small_gemm()}\n"
+        f"default routing: {_blas._describe_small_gemm()}\n"
     )
     print(
         "| dtype | n, k, m | multiply-adds | default | forward BLAS (µs) | forward small (µs) "
@@ -91,7 +91,7 @@ def main() -> None:
     for dtype in (np.float64, np.float32):
         for n, k, m in shapes:
             t = measure(n, k, m, dtype, repeats)
-            routed = "small" if _kernels._routes_to_small_gemm(n, k, m) else "BLAS"
+            routed = "small" if _blas._routes_to_small_gemm(n, k, m) else "BLAS"
             (fb, bb), (fs, bs) = t["blas"], t["small"]
             print(
                 f"| {np.dtype(dtype).name} | {n}, {k}, {m} | {n * k * m} | {routed} "

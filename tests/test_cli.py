@@ -16,7 +16,7 @@ import pytest
 from conftest import CAT_DIR
 
 import fastnn
-from fastnn import _kernels, cli, datasets
+from fastnn import _blas, cli, datasets
 from fastnn.cli import main
 
 CATVNONCAT_DIR = CAT_DIR  # $FASTNN_DATASETS or shared/datasets beside the checkout
@@ -516,7 +516,7 @@ def test_info(capsys):
     assert any(line.startswith("compile flags: ") for line in lines)
     assert any(line.startswith("CPU features: avx2 ") and "avx512f" in line for line in lines)
     own = [line for line in lines if line.startswith("own loops: ")]
-    assert len(own) == 1 and own[0].endswith(_kernels._describe_small_gemm())
+    assert len(own) == 1 and own[0].endswith(_blas._describe_small_gemm())
     small = "<= 32768 multiply-adds" in own[0] and ">= 32 examples" in own[0]
     assert small != ("every product goes to BLAS" in own[0])  # one of the two rules, named
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn import _kernels, functional
+from fastnn import _engine, _kernels, functional
 
 
 @pytest.fixture
@@ -67,14 +67,14 @@ def test_a_wrong_kernel_result_is_caught(monkeypatch, layer):
 
 
 def test_a_wrong_training_loop_is_caught(monkeypatch, rng):
-    real = _kernels.train
+    real = _engine.train
 
     def wrong(X, Y, Ws, bs, *rest):
         result = real(X, Y, Ws, bs, *rest)
         Ws[0][0, 0] += 1e-6
         return result
 
-    monkeypatch.setattr(_kernels, "train", wrong)
+    monkeypatch.setattr(_engine, "train", wrong)
     X = rng.standard_normal((3, 10))
     Y = (rng.random((1, 10)) > 0.5).astype(float)
     with fastnn.crosscheck(), pytest.raises(fastnn.CrossCheckError, match="train"):
@@ -82,7 +82,7 @@ def test_a_wrong_training_loop_is_caught(monkeypatch, rng):
 
 
 def test_ctrl_c_during_the_checked_prefix_stops_training_unchanged(monkeypatch, rng):
-    real = _kernels.train
+    real = _engine.train
     calls = []
 
     def interrupted_once(*args):
@@ -92,7 +92,7 @@ def test_ctrl_c_during_the_checked_prefix_stops_training_unchanged(monkeypatch, 
             return result[:3] + (KeyboardInterrupt(),) + result[4:]
         return result
 
-    monkeypatch.setattr(_kernels, "train", interrupted_once)
+    monkeypatch.setattr(_engine, "train", interrupted_once)
     X = rng.standard_normal((3, 10))
     Y = (rng.random((1, 10)) > 0.5).astype(float)
     model = fastnn.Model([3, 4, 1])

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fastnn import _kernels, reference
+from fastnn import _blas, _engine, _kernels, reference
 from fastnn._activations import ACTIVATIONS
-from fastnn._blas import blas_info
+from fastnn._coretype import blas_info
 
 DTYPES = [np.float32, np.float64]
 RTOL = {np.float32: 2e-5, np.float64: 1e-12}
@@ -60,9 +60,9 @@ def gemm_path(request):
     """Run the test with every product through the kernels' own small GEMM, then through BLAS
     (by default tiny and skinny products take the first under OpenBLAS's Haswell kernels, and
     every product the second under its AVX-512 ones: _small_gemm_policy)."""
-    previous = _kernels._set_small_gemm_limit(GEMM_LIMITS[request.param])
+    previous = _blas._set_small_gemm_limit(GEMM_LIMITS[request.param])
     yield request.param
-    _kernels._set_small_gemm_limit(previous)
+    _blas._set_small_gemm_limit(previous)
 
 
 def test_activation_ids_match_the_table():
@@ -72,14 +72,14 @@ def test_activation_ids_match_the_table():
 @pytest.mark.parametrize("kind", LAYOUTS)
 def test_blas_readable_accepts_layouts_without_copy(kind, rng):
     a = layout(draw(rng, (4, 5), np.float64), kind)
-    assert _kernels.blas_readable(a)
+    assert _blas.blas_readable(a)
 
 
 def test_blas_readable_refuses_what_blas_cannot_read(rng):
     a = draw(rng, (6, 8), np.float64)
-    assert not _kernels.blas_readable(a[:, ::2])
-    assert not _kernels.blas_readable(a[::-1])
-    assert not _kernels.blas_readable(a.reshape(6, 8, 1)[:, :, 0][:, ::-1])
+    assert not _blas.blas_readable(a[:, ::2])
+    assert not _blas.blas_readable(a[::-1])
+    assert not _blas.blas_readable(a.reshape(6, 8, 1)[:, :, 0][:, ::-1])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -214,14 +214,14 @@ def test_one_row_and_one_column_products_through_gemv(dtype, w_layout, a_layout,
     reading each operand in its layout."""
     A_prev = draw(rng, (k, m), dtype)
     W, b, dA = draw(rng, (n, k), dtype), draw(rng, (n, 1), dtype), draw(rng, (n, m), dtype)
-    previous = _kernels._set_small_gemm_limit(0)  # BLAS for everything: gemv, not fnn loops
+    previous = _blas._set_small_gemm_limit(0)  # BLAS for everything: gemv, not fnn loops
     try:
         got = _kernels.dense_forward(layout(A_prev, a_layout), layout(W, w_layout), b, "linear")
         got_back = _kernels.dense_backward(
             dA, dA, layout(A_prev, a_layout), layout(W, w_layout), "linear"
         )
     finally:
-        _kernels._set_small_gemm_limit(previous)
+        _blas._set_small_gemm_limit(previous)
     want = reference.dense_forward(A_prev, W, b, "linear")
     want_back = reference.dense_backward(dA, dA, A_prev, W, "linear")
     for g, w in zip(got + got_back, want + want_back, strict=True):
@@ -347,7 +347,7 @@ def test_train_matches_reference(dtype, activation, output, dims, rng, gemm_path
     Ws, bs = _net(rng, dims, dtype)
     acts = [activation] * (len(dims) - 2)
     Ws_ref, bs_ref = [W.copy() for W in Ws], [b.copy() for b in bs]
-    costs, final, done, pending, diverged = _kernels.train(
+    costs, final, done, pending, diverged = _engine.train(
         X, Y, Ws, bs, acts, 0.1, output, 0.05, 30, 7
     )
     want = reference.train(X, Y, Ws_ref, bs_ref, acts, 0.1, output, 0.05, 30, 7)
@@ -366,7 +366,7 @@ def test_train_reads_X_in_any_blas_layout(x_layout, rng, gemm_path):
     Y = (rng.random((1, 8)) > 0.5).astype(np.float64)
     Ws, bs = _net(rng, [5, 3, 1], np.float64)
     Ws_ref, bs_ref = [W.copy() for W in Ws], [b.copy() for b in bs]
-    _kernels.train(layout(X, x_layout), Y, Ws, bs, ["tanh"], 0.0, "sigmoid", 0.1, 5, 1)
+    _engine.train(layout(X, x_layout), Y, Ws, bs, ["tanh"], 0.0, "sigmoid", 0.1, 5, 1)
     reference.train(X, Y, Ws_ref, bs_ref, ["tanh"], 0.0, "sigmoid", 0.1, 5, 1)
     for got_p, want_p in zip(Ws + bs, Ws_ref + bs_ref, strict=True):
         close(got_p, want_p, np.float64)
@@ -382,12 +382,12 @@ def test_train_one_unit_layer_through_gemv_with_beta_one(dtype, gram, x_layout, 
     Y = (rng.random((1, 300)) > 0.5).astype(dtype)
     Ws, bs = _net(rng, [784, 1], dtype)
     Ws_ref, bs_ref = [W.copy() for W in Ws], [b.copy() for b in bs]
-    previous = _kernels._set_small_gemm_limit(0)
+    previous = _blas._set_small_gemm_limit(0)
     try:
-        got = _kernels.train(layout(X, x_layout), Y, Ws, bs, [], 0.0, "sigmoid", 0.5, 20, 5, None,
+        got = _engine.train(layout(X, x_layout), Y, Ws, bs, [], 0.0, "sigmoid", 0.5, 20, 5, None,
                              gram)  # fmt: skip
     finally:
-        _kernels._set_small_gemm_limit(previous)
+        _blas._set_small_gemm_limit(previous)
     want = reference.train(X, Y, Ws_ref, bs_ref, [], 0.0, "sigmoid", 0.5, 20, 5)
     close(got[0], want[0], dtype, 784)
     for got_p, want_p in zip(Ws + bs, Ws_ref + bs_ref, strict=True):
@@ -405,7 +405,7 @@ def test_train_calls_back_at_every_recorded_cost_and_stops_on_its_exception(rng)
         if i == 20:
             raise RuntimeError("stop here")
 
-    costs, _, done, pending, _ = _kernels.train(
+    costs, _, done, pending, _ = _engine.train(
         X, Y, Ws, bs, ["relu"], 0.0, "sigmoid", 0.1, 100, 10, callback
     )
     assert [i for i, _ in seen] == [0, 10, 20]
@@ -417,7 +417,7 @@ def test_train_with_zero_iterations_changes_nothing(rng):
     X = draw(rng, (3, 4), np.float64)
     Ws, bs = _net(rng, [3, 2, 1], np.float64)
     before = [p.copy() for p in Ws + bs]
-    costs, final, done, pending, diverged = _kernels.train(
+    costs, final, done, pending, diverged = _engine.train(
         X, np.ones((1, 4)), Ws, bs, ["relu"], 0.0, "sigmoid", 0.1, 0, 10
     )
     assert (costs, done, pending, diverged) == ([], 0, None, -1) and np.isnan(final)
@@ -446,8 +446,8 @@ def test_gram_path_equals_direct_path_in_float64(dims, activation, output, x_lay
     acts = [activation] * (len(dims) - 2)
     Ws_g, bs_g = [W.copy() for W in Ws], [b.copy() for b in bs]
     # A stable learning rate: an oscillating run would amplify rounding differences.
-    direct = _kernels.train(X, Y, Ws, bs, acts, 0.05, output, 0.003, 2500, 100, None, False)
-    gram = _kernels.train(X, Y, Ws_g, bs_g, acts, 0.05, output, 0.003, 2500, 100, None, True)
+    direct = _engine.train(X, Y, Ws, bs, acts, 0.05, output, 0.003, 2500, 100, None, False)
+    gram = _engine.train(X, Y, Ws_g, bs_g, acts, 0.05, output, 0.003, 2500, 100, None, True)
     assert direct[0][-1] < direct[0][0]
     assert gram[2:] == direct[2:] == (2500, None, -1)
     np.testing.assert_allclose(gram[0], direct[0], rtol=1e-9)
@@ -460,7 +460,7 @@ def test_gram_path_float32_drift_is_bounded(rng):
 
     def run(dtype, gram, iterations):
         W, b = [w.astype(dtype) for w in Ws], [x.astype(dtype) for x in bs]
-        out = _kernels.train(
+        out = _engine.train(
             X.astype(dtype),
             Y.astype(dtype),
             W,
@@ -499,7 +499,7 @@ def test_divergence_restores_the_last_finite_parameters_like_the_reference(gram,
     X *= 30
     Y = draw(rng, (1, 20), np.float64) * 1e3
     Ws_ref, bs_ref = [W.copy() for W in Ws], [b.copy() for b in bs]
-    got = _kernels.train(X, Y, Ws, bs, ["linear"], 0.0, "linear", 5.0, 400, 5, None, gram)
+    got = _engine.train(X, Y, Ws, bs, ["linear"], 0.0, "linear", 5.0, 400, 5, None, gram)
     want = reference.train(X, Y, Ws_ref, bs_ref, ["linear"], 0.0, "linear", 5.0, 400, 5)
     assert got[4] > 0 and got[4] == want[4]  # the iteration whose cost was not finite
     assert got[2] == want[2] == got[4] - 5  # parameters are those of the previous record
@@ -510,10 +510,10 @@ def test_divergence_restores_the_last_finite_parameters_like_the_reference(gram,
 
 
 def test_gram_is_chosen_only_when_cheaper():
-    assert _kernels.gram_is_cheaper([12288, 20, 7, 5, 1], 209, 2500)
-    assert not _kernels.gram_is_cheaper([12288, 20, 7, 5, 1], 209, 1)
-    assert not _kernels.gram_is_cheaper([784, 128, 64, 1], 1024, 2500)  # n_x < m
-    assert not _kernels.gram_is_cheaper([2, 4, 1], 400, 10000)
+    assert _engine.gram_is_cheaper([12288, 20, 7, 5, 1], 209, 2500)
+    assert not _engine.gram_is_cheaper([12288, 20, 7, 5, 1], 209, 1)
+    assert not _engine.gram_is_cheaper([784, 128, 64, 1], 1024, 2500)  # n_x < m
+    assert not _engine.gram_is_cheaper([2, 4, 1], 400, 10000)
 
 
 @settings(max_examples=60, deadline=None)
@@ -531,11 +531,11 @@ def test_gram_is_chosen_only_when_cheaper():
 def test_dense_forward_and_backward_property(
     n, k, m, activation, dtype, seed, scale, w_layout, path
 ):
-    previous = _kernels._set_small_gemm_limit(GEMM_LIMITS[path])
+    previous = _blas._set_small_gemm_limit(GEMM_LIMITS[path])
     try:
         _check_dense_property(n, k, m, activation, dtype, seed, scale, w_layout)
     finally:
-        _kernels._set_small_gemm_limit(previous)
+        _blas._set_small_gemm_limit(previous)
 
 
 def _check_dense_property(n, k, m, activation, dtype, seed, scale, w_layout):
@@ -599,49 +599,49 @@ def test_small_and_skinny_gemm_agree_with_blas(dtype, n, k, m, a_layout, rng):
     loops."""
     A_prev = layout(draw(rng, (k, m), dtype), a_layout)
     W, b, dA = draw(rng, (n, k), dtype), draw(rng, (n, 1), dtype), draw(rng, (n, m), dtype)
-    previous = _kernels._set_small_gemm_limit(_kernels._small_gemm_policy("Haswell"))
+    previous = _blas._set_small_gemm_limit(_blas._small_gemm_policy("Haswell"))
     try:
         default = (
             _kernels.dense_forward(A_prev, W, b, "linear"),
             _kernels.dense_backward(dA, dA, A_prev, W, "linear"),
         )
-        _kernels._set_small_gemm_limit(0)
+        _blas._set_small_gemm_limit(0)
         blas = (
             _kernels.dense_forward(A_prev, W, b, "linear"),
             _kernels.dense_backward(dA, dA, A_prev, W, "linear"),
         )
     finally:
-        _kernels._set_small_gemm_limit(previous)
+        _blas._set_small_gemm_limit(previous)
     for got, want in zip(default[0] + default[1], blas[0] + blas[1], strict=True):
         if want is not None:
             close(got, want, dtype, max(n, k, m))
 
 
 def test_small_gemm_default_follows_the_blas_core():
-    policy = _kernels._small_gemm_policy
-    assert policy("Haswell") == policy("Zen") == policy(None) == _kernels.SMALL_GEMM_LIMIT > 0
+    policy = _blas._small_gemm_policy
+    assert policy("Haswell") == policy("Zen") == policy(None) == _blas.SMALL_GEMM_LIMIT > 0
     assert policy("SkylakeX") == policy("SAPPHIRERAPIDS") == policy("Cooperlake") == 0
     core = blas_info()["corename"]
-    assert _kernels.BLAS_CORENAME == core
-    previous = _kernels._set_small_gemm_limit(0)
-    _kernels._set_small_gemm_limit(previous)  # read back the default
+    assert _blas.BLAS_CORENAME == core
+    previous = _blas._set_small_gemm_limit(0)
+    _blas._set_small_gemm_limit(previous)  # read back the default
     assert previous == policy(core)
-    routed = _kernels._routes_to_small_gemm(4, 2, 400)  # the planar net's first layer
+    routed = _blas._routes_to_small_gemm(4, 2, 400)  # the planar net's first layer
     assert routed == (policy(core) > 0)
-    assert ("every product goes to BLAS" in _kernels._describe_small_gemm()) == (not routed)
+    assert ("every product goes to BLAS" in _blas._describe_small_gemm()) == (not routed)
 
 
 def test_small_gemm_routing():
     """The rule under OpenBLAS's Haswell kernels (under its AVX-512 ones, everything is BLAS)."""
-    routes = _kernels._routes_to_small_gemm
-    default = _kernels._set_small_gemm_limit(_kernels._small_gemm_policy("Haswell"))
+    routes = _blas._routes_to_small_gemm
+    default = _blas._set_small_gemm_limit(_blas._small_gemm_policy("Haswell"))
     try:
         assert routes(4, 2, 400) and routes(1, 4, 400) and routes(7, 20, 209)  # planar, cat
         assert routes(1, 64, 1024) and routes(1, 12288, 209) and routes(64, 2, 4096)  # skinny
         assert not routes(128, 784, 1024) and not routes(20, 20, 209)  # BLAS territory
         assert not routes(1, 8192, 8192)  # skinny but larger than the caches: BLAS's threads
         assert not routes(2048, 2048, 1) and not routes(64, 64, 8)  # few examples: short rows
-        _kernels._set_small_gemm_limit(0)
+        _blas._set_small_gemm_limit(0)
         assert not routes(4, 2, 400) and not routes(1, 64, 1024)
     finally:
-        _kernels._set_small_gemm_limit(default)
+        _blas._set_small_gemm_limit(default)

@@ -44,7 +44,7 @@ else
         --exclude='*.so' --exclude='*.c' --exclude='*.egg-info' --exclude='__pycache__' \
         --exclude='./.venv*' -cf - . | tar -xf - -C "$WORK/tree"
 fi
-for f in pyproject.toml setup.py README.md LICENSE src/fastnn/_kernels.pyx; do
+for f in pyproject.toml setup.py README.md LICENSE src/fastnn/_kernels.pyx src/fastnn/_native/fnn_rows.h; do
     [[ -f "$WORK/tree/$f" ]] || die "$f is missing from the work tree (the sdist needs it)"
 done
 
@@ -71,8 +71,11 @@ with tarfile.open(path) as tf:
 root = names[0].split("/")[0]
 rel = sorted(n[len(root) + 1:] for n in names)
 required = ["pyproject.toml", "setup.py", "README.md", "LICENSE", "MANIFEST.in",
-            "src/fastnn/__init__.py", "src/fastnn/_version.py", "src/fastnn/_kernels.pyx",
-            "tests/conftest.py"]
+            "src/fastnn/__init__.py", "src/fastnn/_version.py", "tests/conftest.py"]
+# every extension's Cython source and declarations, and the hand-written C they include
+required += [f"src/fastnn/{m}.pyx" for m in ("_blas", "_kernels", "_engine")]
+required += ["src/fastnn/_blas.pxd", "src/fastnn/_rows.pxd", "src/fastnn/_native/fnn_rows.h",
+             "src/fastnn/_native/fnn_rows_t.h", "src/fastnn/_native/fnn_math.h"]
 missing = [r for r in required if r not in rel]
 if not any(re.fullmatch(r"tests/test_\w+\.py", n) for n in rel):
     missing.append("tests/test_*.py")
@@ -107,10 +110,12 @@ with zipfile.ZipFile(path) as zf:
     print(f"wheel {path.rsplit('/', 1)[-1]}: {len(names)} files")
     for info in sorted(zf.infolist(), key=lambda i: i.filename):
         print(f"    {info.file_size:9d}  {info.filename}")
-    required = ["fastnn/__init__.py", "fastnn/_version.py"]
+    required = ["fastnn/__init__.py", "fastnn/_version.py", "fastnn/_rows.pxd",
+                "fastnn/_native/fnn_rows.h", "fastnn/_native/fnn_math.h"]
     missing = [r for r in required if r not in names]
-    if not any(re.fullmatch(r"fastnn/_kernels\.cpython-[^/]+\.so", n) for n in sos):
-        missing.append("fastnn/_kernels.cpython-*.so")
+    for ext in ("_blas", "_kernels", "_engine"):
+        if not any(re.fullmatch(rf"fastnn/{ext}\.cpython-[^/]+\.so", n) for n in sos):
+            missing.append(f"fastnn/{ext}.cpython-*.so")
     if not any(re.fullmatch(r"fastnn-[^/]+\.dist-info/licenses/LICENSE", n) for n in names):
         missing.append("*.dist-info/licenses/LICENSE")
     bad = [n for n in names if not re.match(r"fastnn/|fastnn-[^/]+\.dist-info/", n)
@@ -186,9 +191,9 @@ cd "$WORK/run"
 "$VPY" - "$SITE" <<'EOF'
 import sys
 from pathlib import Path
-import fastnn, fastnn._kernels
+import fastnn, fastnn._blas, fastnn._engine, fastnn._kernels
 site = Path(sys.argv[1]).resolve()
-for mod in (fastnn, fastnn._kernels):
+for mod in (fastnn, fastnn._blas, fastnn._kernels, fastnn._engine):
     where = Path(mod.__file__).resolve()
     print(f"{mod.__name__}.__file__ = {where}")
     if site not in where.parents:

@@ -3,7 +3,7 @@
 #
 #   bash tools/sanitize.sh [debug|asan|all] [pytest arguments...]     (default: all)
 #
-# Each mode copies the working tree (without .git, build products or the generated _kernels.c)
+# Each mode copies the working tree (without .git, build products or the C that cythonize generated)
 # to a temporary directory, creates a virtual environment there (--system-site-packages, so the
 # installed numpy, scipy, Cython, pytest, hypothesis, h5py, scikit-learn are reused and nothing
 # is downloaded), installs the copy into it in editable mode (pip --no-build-isolation --no-deps) and runs the suite from the copy.
@@ -42,7 +42,7 @@ else
     trap 'rm -rf "$work"' EXIT
 fi
 
-# A fresh copy of the working tree: no .git, no stale build products. The generated _kernels.c
+# A fresh copy of the working tree: no .git, no stale build products. The generated .c files
 # must go too: cythonize would reuse it, and FASTNN_DEBUG changes the Cython directives.
 copy_tree() {
     local dest=$1
@@ -50,7 +50,7 @@ copy_tree() {
     tar -C "$root" \
         --exclude=./.git --exclude=./build --exclude=./dist --exclude='*.egg-info' \
         --exclude=.hypothesis --exclude=.pytest_cache --exclude=.ruff_cache --exclude=.benchmarks \
-        --exclude=__pycache__ --exclude='*.so' --exclude=./src/fastnn/_kernels.c \
+        --exclude=__pycache__ --exclude='*.so' --exclude='./src/fastnn/*.c' \
         -cf - . | tar -C "$dest" -xf -
 }
 

@@ -5,10 +5,10 @@ Compiled kernels over scipy's BLAS, a pure-numpy reference (``fastnn.reference``
 a ``Model`` trained entirely in compiled code, and scikit-learn estimators (``fastnn.sklearn``).
 """
 
-# Choose OpenBLAS's core type before anything loads scipy's BLAS (see fastnn._blas).
-from fastnn import _blas
+# Choose OpenBLAS's core type before anything loads scipy's BLAS (see fastnn._coretype).
+from fastnn import _coretype
 
-_blas.configure()
+_coretype.configure()
 
 from fastnn._dispatch import CrossCheckError, crosscheck, crosscheck_enabled, set_crosscheck  # noqa: E402
 from fastnn._version import __version__  # noqa: E402

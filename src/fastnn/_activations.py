@@ -1,6 +1,6 @@
 """The one table of activations, shared by the kernels, the numpy reference and every API.
 
-Each entry gives the activation's kernel id (the ``cdef enum`` in ``_kernels.pyx`` uses the same
+Each entry gives the activation's kernel id (the enum in ``_native/fnn_ids.h`` uses the same
 numbers; ``tests/test_kernels.py`` checks they agree), its forward map g(z) and its derivative
 g'(z), written with the course's numpy formulas. ``slope`` is the leaky-ReLU slope; the other
 activations ignore it.

@@ -1,6 +1,7 @@
 """Calls into the compiled kernels, with optional cross-checking against ``fastnn.reference``.
 
-``kernels.<name>(...)`` calls ``fastnn._kernels.<name>``. With cross-check on (``set_crosscheck``,
+``kernels.<name>(...)`` calls the compiled ``<name>`` (``fastnn._kernels``, or ``fastnn._engine`` for
+``train``). With cross-check on (``set_crosscheck``,
 ``crosscheck()`` or the environment variable ``FASTNN_CROSSCHECK=1``) the same call is recomputed by
 ``fastnn.reference.<name>`` on copies of the inputs and every output is compared; a mismatch raises
 :class:`CrossCheckError`. The training loop is checked on its first iterations (see
@@ -18,7 +19,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from fastnn import _kernels, reference
+from fastnn import _engine, _kernels, reference
 
 __all__ = ["CrossCheckError", "crosscheck", "set_crosscheck", "crosscheck_enabled", "kernels"]
 
@@ -131,19 +132,24 @@ def _checked_train(kernel, twin, args):
     return kernel(*args)
 
 
+def _compiled(name: str):
+    """The compiled entry point ``name``: the engine's ``train`` or a kernel of ``_kernels``."""
+    return getattr(_engine if name == "train" else _kernels, name)
+
+
 class _Kernels:
     """Namespace of checked kernel calls; looks the kernel up at call time (tests patch it)."""
 
     def __getattr__(self, name: str):
-        kernel = getattr(_kernels, name)
+        kernel = _compiled(name)
         twin = getattr(reference, name)
 
         def call(*args):
             if not _state["on"]:
-                return getattr(_kernels, name)(*args)
+                return _compiled(name)(*args)
             if name == "train":
-                return _checked_train(getattr(_kernels, name), twin, args)
-            got = getattr(_kernels, name)(*args)
+                return _checked_train(_compiled(name), twin, args)
+            got = _compiled(name)(*args)
             with _quietly():
                 want = twin(*copy.deepcopy(args))
                 size = max(

@@ -71,7 +71,7 @@ def as_matrix(
     kernel inputs); otherwise any layout BLAS reads in place (C or F order, positive strides) is
     kept as it is.
     """
-    from fastnn._kernels import blas_readable
+    from fastnn._blas import blas_readable
 
     arr = _to_array(a, name)
     if arr.ndim != 2:

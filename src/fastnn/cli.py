@@ -690,9 +690,9 @@ def compile_info() -> dict[str, str | None]:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    from fastnn import _blas
+    from fastnn import _coretype
 
-    info = _blas.blas_info()  # never raises
+    info = _coretype.blas_info()  # never raises
     dec = info.get("decision") or {}
     threads = info.get("threads") or {}
     sc = info.get("scipy_openblas") or {}
@@ -762,11 +762,11 @@ def _cmd_info(args: argparse.Namespace) -> int:
         clone = "the x86-64-v3 (AVX2, FMA) build"
     else:
         clone = "the baseline x86-64 build"
-    from fastnn import _kernels
+    from fastnn import _blas
 
     lines.append(
         f"own loops: elementwise passes in {clone} (gcc picks it at load on x86-64 Linux); "
-        f"small products: {_kernels._describe_small_gemm()}"
+        f"small products: {_blas._describe_small_gemm()}"
     )
     for err in info.get("errors") or []:
         lines.append(f"  warning: {err}")

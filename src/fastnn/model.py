@@ -68,7 +68,7 @@ def _run_training(
     whose cost was finite. Ctrl-C (or an exception from ``report``) stops training with the
     parameters of the last completed iteration; the caller re-raises it (``pending``).
     """
-    from fastnn._kernels import gram_is_cheaper
+    from fastnn._engine import gram_is_cheaper
 
     _check_choice(path, "path", PATHS)
     dims = [X.shape[0]] + [W.shape[0] for W in Ws]

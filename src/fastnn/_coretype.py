@@ -1,4 +1,4 @@
-"""Select OpenBLAS kernels for scipy's bundled OpenBLAS before it is loaded.
+"""Choose the kernel set (core type) of scipy's bundled OpenBLAS before it is loaded.
 
 fastnn's Cython kernels call BLAS through :mod:`scipy.linalg.cython_blas`, i.e. the
 OpenBLAS shipped inside the scipy wheel (``scipy.libs/libscipy_openblas-*.so``, the 32-bit
@@ -36,7 +36,7 @@ If scipy's OpenBLAS was already loaded when :func:`configure` runs, it is too la
 core type that library chose is queried and, unless it is already an AVX-512 one, a
 :class:`RuntimeWarning` is emitted once per process explaining how to fix it. In auto mode
 the same warning follows a load in time that still picked AVX2 kernels on an AVX-512 CPU
-(:func:`check_loaded_core`, called by ``fastnn._kernels`` at import).
+(:func:`check_loaded_core`, called by ``fastnn._blas`` at import).
 
 This module only imports the standard library at import time; scipy is imported lazily by
 :func:`blas_info`.
@@ -469,7 +469,7 @@ def check_loaded_core(corename: str | None) -> None:
     """Once scipy's OpenBLAS is loaded: in auto mode, warn (once per process) if it runs kernels
     below an AVX-512 CPU, e.g. a CPU newer than this OpenBLAS release that fastnn does not force
     (Intel, left to OpenBLAS). The user's own choices (``OPENBLAS_CORETYPE``, an explicit or
-    ``off`` ``FASTNN_BLAS_CORETYPE``) are never second-guessed. Called by fastnn._kernels at
+    ``off`` ``FASTNN_BLAS_CORETYPE``) are never second-guessed. Called by fastnn._blas at
     import with the core it found; never raises."""
     try:
         if _DECISION["mode"] != "auto" or _WARNED or not corename:

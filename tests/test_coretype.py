@@ -1,7 +1,7 @@
-"""Tests for fastnn._blas (OpenBLAS core-type selection).
+"""Tests for fastnn._coretype (OpenBLAS core-type selection).
 
 OpenBLAS reads OPENBLAS_CORETYPE once, when the shared library is loaded, so every
-behavioural test runs in a fresh interpreter.  The subprocesses load ``_blas.py`` straight
+behavioural test runs in a fresh interpreter.  The subprocesses load ``_coretype.py`` straight
 from its file (``importlib.util.spec_from_file_location``) so that ``fastnn/__init__.py``
 is not needed.  No timing is measured here; the core type OpenBLAS reports is checked.
 """
@@ -22,25 +22,25 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 
-def _blas_file() -> Path:
-    """Path of fastnn/_blas.py: the installed package if there is one, else the source tree."""
+def _coretype_file() -> Path:
+    """Path of fastnn/_coretype.py: the installed package if there is one, else the source tree."""
     try:
         spec = importlib.util.find_spec("fastnn")  # does not execute fastnn/__init__.py
     except Exception:
         spec = None
     if spec is not None and spec.submodule_search_locations:
         for loc in spec.submodule_search_locations:
-            candidate = Path(loc) / "_blas.py"
+            candidate = Path(loc) / "_coretype.py"
             if candidate.is_file():
                 return candidate
-    return SRC / "fastnn" / "_blas.py"
+    return SRC / "fastnn" / "_coretype.py"
 
 
-BLAS_FILE = _blas_file()
+CORETYPE_FILE = _coretype_file()
 
 
 def _load_in_process():
-    spec = importlib.util.spec_from_file_location("fastnn_blas_under_test", BLAS_FILE)
+    spec = importlib.util.spec_from_file_location("fastnn_coretype_under_test", CORETYPE_FILE)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -66,7 +66,7 @@ PRELUDE = textwrap.dedent(
     f"""
     import importlib.util, json, os, sys, warnings
     warnings.simplefilter("always")
-    _spec = importlib.util.spec_from_file_location("fastnn_blas_under_test", {str(BLAS_FILE)!r})
+    _spec = importlib.util.spec_from_file_location("fastnn_coretype_under_test", {str(CORETYPE_FILE)!r})
     blas = importlib.util.module_from_spec(_spec)
     _spec.loader.exec_module(blas)
 
@@ -92,7 +92,7 @@ def run(code: str, **env_vars: str) -> dict:
     """Run PRELUDE + code in a fresh interpreter; code must print one JSON object last."""
     env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", blas.FASTNN_ENV)}
     env.pop("PYTHONWARNINGS", None)
-    if BLAS_FILE.is_relative_to(SRC):
+    if CORETYPE_FILE.is_relative_to(SRC):
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
     env.update(env_vars)
     proc = subprocess.run(

@@ -1,0 +1,26 @@
+/* Build-wide macros of fastnn's hand-written C (static inline, compiled into each extension).
+
+   FNN_CLONES: the elementwise loops are compiled three times (AVX-512, AVX2+FMA, baseline
+   x86-64) and picked at load time (gcc target_clones / ifunc), so a generic wheel still runs
+   4-8 lanes wide. Other compilers and platforms get one generic build.
+   FNN_STATIC: file-local; each extension uses only some of the loops, so unused is fine.
+   FNN_PRAGMA: a pragma from inside a macro ("omp simd" reductions; -fopenmp-simd, no OpenMP
+   runtime). */
+#ifndef FASTNN_CONFIG_H
+#define FASTNN_CONFIG_H
+
+#include <stddef.h>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define FNN_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define FNN_CLONES
+#endif
+#if defined(__GNUC__)
+#define FNN_STATIC static __attribute__((unused))
+#else
+#define FNN_STATIC static
+#endif
+#define FNN_PRAGMA(x) _Pragma(#x)
+
+#endif /* FASTNN_CONFIG_H */

@@ -1,0 +1,246 @@
+/* Row loops of one float type: included by fnn_rows.h once per type, with FNN_T (the type),
+   FNN_NAME(f) (f with the type's suffix: _d or _f), FNN_EXP and FNN_TANH defined.
+
+   Every loop is branch-free so that gcc vectorises it; FNN_CLONES builds each one for
+   AVX-512, AVX2+FMA and baseline x86-64. Row sums use "omp simd" reductions. */
+
+/* dst[j] = g(src[j] + bias) for j < m; an in-place call (dst == src) gets its own copy of the
+   loop, since gcc's runtime alias check would send it to the scalar fallback. */
+#define FNN_ACT_LOOPS(IN, OUT)                                                                 \
+    switch (act) {                                                                             \
+    case FNN_ACT_LINEAR:                                                                       \
+        for (j = 0; j < m; j++) OUT[j] = IN[j] + bias;                                         \
+        break;                                                                                 \
+    case FNN_ACT_SIGMOID:                                                                      \
+        for (j = 0; j < m; j++) OUT[j] = 1 / (1 + FNN_EXP(-(IN[j] + bias)));                   \
+        break;                                                                                 \
+    case FNN_ACT_TANH:                                                                         \
+        for (j = 0; j < m; j++) OUT[j] = FNN_TANH(IN[j] + bias);                               \
+        break;                                                                                 \
+    case FNN_ACT_RELU:                                                                         \
+        for (j = 0; j < m; j++) { FNN_T z = IN[j] + bias; OUT[j] = z <= 0 ? 0 : z; }           \
+        break;                                                                                 \
+    default: /* FNN_ACT_LEAKY_RELU */                                                          \
+        for (j = 0; j < m; j++) { FNN_T z = IN[j] + bias; OUT[j] = z < 0 ? z * slope : z; }    \
+    }
+
+FNN_CLONES FNN_STATIC void FNN_NAME(fnn_act_row)(const FNN_T *src, FNN_T *dst, FNN_T bias,
+                                             ptrdiff_t m, int act, FNN_T slope) {
+    ptrdiff_t j;
+    if (src == dst) {
+        FNN_ACT_LOOPS(dst, dst)
+    } else {
+        FNN_ACT_LOOPS(src, dst)
+    }
+}
+#undef FNN_ACT_LOOPS
+
+/* dZ = dA * g'(Z), the course's formulas term for term; returns sum(dZ) */
+FNN_CLONES FNN_STATIC FNN_T FNN_NAME(fnn_back_z_row)(const FNN_T *dA, const FNN_T *Z, FNN_T *dZ,
+                                                 ptrdiff_t m, int act, FNN_T slope) {
+    ptrdiff_t j;
+    FNN_T acc = 0;
+    switch (act) {
+    case FNN_ACT_LINEAR:
+        FNN_PRAGMA(omp simd reduction(+:acc))
+        for (j = 0; j < m; j++) { dZ[j] = dA[j]; acc += dZ[j]; }
+        break;
+    case FNN_ACT_SIGMOID:
+        FNN_PRAGMA(omp simd reduction(+:acc))
+        for (j = 0; j < m; j++) {
+            FNN_T s = 1 / (1 + FNN_EXP(-Z[j]));
+            dZ[j] = dA[j] * s * (1 - s);
+            acc += dZ[j];
+        }
+        break;
+    case FNN_ACT_TANH:
+        FNN_PRAGMA(omp simd reduction(+:acc))
+        for (j = 0; j < m; j++) {
+            FNN_T t = FNN_TANH(Z[j]);
+            dZ[j] = dA[j] * (1 - t * t);
+            acc += dZ[j];
+        }
+        break;
+    case FNN_ACT_RELU:
+        FNN_PRAGMA(omp simd reduction(+:acc))
+        for (j = 0; j < m; j++) { dZ[j] = Z[j] <= 0 ? 0 : dA[j]; acc += dZ[j]; }
+        break;
+    default: /* FNN_ACT_LEAKY_RELU */
+        FNN_PRAGMA(omp simd reduction(+:acc))
+        for (j = 0; j < m; j++) { dZ[j] = Z[j] > 0 ? dA[j] : dA[j] * slope; acc += dZ[j]; }
+    }
+    return acc;
+}
+
+/* in place dA -> dZ = dA * g'(Z) with g' read off A = g(Z); returns sum(dZ) */
+FNN_CLONES FNN_STATIC FNN_T FNN_NAME(fnn_back_a_row)(FNN_T *dZ, const FNN_T *A, ptrdiff_t m, int act,
+                                                 FNN_T slope) {
+    ptrdiff_t j;
+    FNN_T acc = 0;
+    switch (act) {
+    case FNN_ACT_LINEAR:
+        FNN_PRAGMA(omp simd reduction(+:acc))
+        for (j = 0; j < m; j++) acc += dZ[j];
+        break;
+    case FNN_ACT_SIGMOID:
+        FNN_PRAGMA(omp simd reduction(+:acc))
+        for (j = 0; j < m; j++) { dZ[j] = dZ[j] * A[j] * (1 - A[j]); acc += dZ[j]; }
+        break;
+    case FNN_ACT_TANH:
+        FNN_PRAGMA(omp simd reduction(+:acc))
+        for (j = 0; j < m; j++) { dZ[j] = dZ[j] * (1 - A[j] * A[j]); acc += dZ[j]; }
+        break;
+    case FNN_ACT_RELU:
+        FNN_PRAGMA(omp simd reduction(+:acc))
+        for (j = 0; j < m; j++) { dZ[j] = A[j] <= 0 ? 0 : dZ[j]; acc += dZ[j]; }
+        break;
+    default: /* FNN_ACT_LEAKY_RELU */
+        FNN_PRAGMA(omp simd reduction(+:acc))
+        for (j = 0; j < m; j++) { dZ[j] = A[j] > 0 ? dZ[j] : dZ[j] * slope; acc += dZ[j]; }
+    }
+    return acc;
+}
+
+/* in place Z -> dZ = g(Z) - Y for the output layer, without the loss (no log1p) */
+FNN_CLONES FNN_STATIC void FNN_NAME(fnn_out_delta)(FNN_T *Z, const FNN_T *Y, ptrdiff_t count,
+                                               int output) {
+    ptrdiff_t j;
+    if (output == FNN_OUT_SIGMOID) {
+        for (j = 0; j < count; j++) Z[j] = 1 / (1 + FNN_EXP(-Z[j])) - Y[j];
+    } else {
+        for (j = 0; j < count; j++) Z[j] = Z[j] - Y[j];
+    }
+}
+
+/* 1 when every x[j] is finite: x - x is exactly 0 then, NaN for NaN and for ±inf */
+FNN_CLONES FNN_STATIC int FNN_NAME(fnn_all_finite)(const FNN_T *x, ptrdiff_t count) {
+    ptrdiff_t j;
+    FNN_T acc = 0;
+    FNN_PRAGMA(omp simd reduction(+:acc))
+    for (j = 0; j < count; j++) acc += x[j] - x[j];
+    return acc == 0;
+}
+
+FNN_CLONES FNN_STATIC FNN_T FNN_NAME(fnn_row_sum)(const FNN_T *x, ptrdiff_t m) {
+    ptrdiff_t j;
+    FNN_T acc = 0;
+    FNN_PRAGMA(omp simd reduction(+:acc))
+    for (j = 0; j < m; j++) acc += x[j];
+    return acc;
+}
+
+/* one logit of a sigmoid output: e = exp(-|z|), a = sigmoid(z),
+   loss = max(z, 0) - y z + log1p(e) added to total (in double) */
+#define FNN_SIGMOID_LOSS                                                                       \
+    FNN_T z = Z[j], y = Y[j];                                                                  \
+    FNN_T e = FNN_EXP(z >= 0 ? -z : z);                                                        \
+    FNN_T a = z >= 0 ? 1 / (1 + e) : e / (1 + e);                                              \
+    total += (double)(z > 0 ? z : 0) - (double)y * z + fnn_log1p(e);
+
+/* Output layer fused with its loss: returns the loss summed in double; writes A = g(Z) and
+   dZ = A - Y, or, with A == NULL, dZ in place of Z (dZ == Z; "omp simd" vectorises that
+   without an alias check). */
+FNN_CLONES FNN_STATIC double FNN_NAME(fnn_out_loss)(const FNN_T *Z, const FNN_T *Y, FNN_T *A,
+                                                FNN_T *dZ, ptrdiff_t count, int output) {
+    ptrdiff_t j;
+    double total = 0;
+    if (output == FNN_OUT_SIGMOID && A == NULL) {
+        FNN_PRAGMA(omp simd reduction(+:total))
+        for (j = 0; j < count; j++) { FNN_SIGMOID_LOSS dZ[j] = a - y; }
+    } else if (output == FNN_OUT_SIGMOID) {
+        FNN_PRAGMA(omp simd reduction(+:total))
+        for (j = 0; j < count; j++) { FNN_SIGMOID_LOSS A[j] = a; dZ[j] = a - y; }
+    } else if (A == NULL) {
+        FNN_PRAGMA(omp simd reduction(+:total))
+        for (j = 0; j < count; j++) { FNN_T d = Z[j] - Y[j]; dZ[j] = d; total += 0.5 * d * d; }
+    } else {
+        FNN_PRAGMA(omp simd reduction(+:total))
+        for (j = 0; j < count; j++) {
+            FNN_T d = Z[j] - Y[j];
+            A[j] = Z[j];
+            dZ[j] = d;
+            total += 0.5 * d * d;
+        }
+    }
+    return total;
+}
+#undef FNN_SIGMOID_LOSS
+
+/* the course's cost from probabilities, summed in double: a term whose weight is exactly 0
+   contributes 0 (a = 0 with y = 0 gives 0, not 0·log 0 = NaN) */
+FNN_CLONES FNN_STATIC double FNN_NAME(fnn_cross_entropy)(const FNN_T *AL, const FNN_T *Y,
+                                                     ptrdiff_t count) {
+    ptrdiff_t j;
+    double total = 0;
+    FNN_PRAGMA(omp simd reduction(+:total))
+    for (j = 0; j < count; j++) {
+        double a = AL[j], y = Y[j];
+        double t1 = y != 0 ? y * fnn_log(a) : 0.0;
+        double t2 = y != 1 ? (1 - y) * fnn_log1p(-a) : 0.0;
+        total -= t1 + t2;
+    }
+    return total;
+}
+
+/* Small GEMM, C := alpha·op(A)·op(B) + beta·C (M×N, K deep), for products so small that a BLAS
+   call's fixed cost (about 1 µs with OpenBLAS's Haswell kernels) would dominate: the planar
+   net's whole step is ~10k multiply-adds. Operands by element strides:
+   op(A)[i,k] = A[i*ai + k*ak], op(B)[k,j] = B[k*bk + j*bj], C[i,j] = C[i*ci + j*cj].
+   Two vectorised forms: rows of C as sums of scaled rows of op(B) when both are contiguous
+   along j (bj == cj == 1: forward, dA_prev = Wᵀ·dZ), else dot products, which need op(A) and
+   op(B) contiguous along k (ak == bk == 1: dW = dZ·A_prevᵀ); the caller (the router in
+   _blas.pyx) sends nothing else. As in BLAS, C is not read when beta = 0. */
+FNN_CLONES FNN_STATIC void FNN_NAME(fnn_small_gemm)(int M, int N, int K, FNN_T alpha, const FNN_T *A,
+                                                ptrdiff_t ai, ptrdiff_t ak, const FNN_T *B,
+                                                ptrdiff_t bk, ptrdiff_t bj, FNN_T beta,
+                                                FNN_T *C, ptrdiff_t ci, ptrdiff_t cj) {
+    ptrdiff_t i, j, k;
+    if (bj == 1 && cj == 1) {
+        for (i = 0; i < M; i++) {
+            FNN_T *__restrict c = C + i * ci;
+            const FNN_T *a = A + i * ai;
+            FNN_T a0 = alpha * a[0];
+            const FNN_T *__restrict b0 = B;
+            if (beta == 0) {
+                for (j = 0; j < N; j++) c[j] = a0 * b0[j];
+            } else if (beta == 1) {
+                for (j = 0; j < N; j++) c[j] += a0 * b0[j];
+            } else {
+                for (j = 0; j < N; j++) c[j] = beta * c[j] + a0 * b0[j];
+            }
+            for (k = 1; k + 1 < K; k += 2) {
+                FNN_T a1 = alpha * a[k * ak], a2 = alpha * a[(k + 1) * ak];
+                const FNN_T *__restrict b1 = B + k * bk;
+                const FNN_T *__restrict b2 = b1 + bk;
+                for (j = 0; j < N; j++) c[j] += a1 * b1[j] + a2 * b2[j];
+            }
+            if (k < K) {
+                FNN_T a1 = alpha * a[k * ak];
+                const FNN_T *__restrict b1 = B + k * bk;
+                for (j = 0; j < N; j++) c[j] += a1 * b1[j];
+            }
+        }
+    } else {
+        for (i = 0; i < M; i++) {
+            const FNN_T *a = A + i * ai;
+            for (j = 0; j < N; j++) {
+                const FNN_T *b = B + j * bj;
+                /* four independent sums over the quarters of k: one chain would wait on the
+                   FMA latency at every step */
+                ptrdiff_t q = K / 4;
+                FNN_T s0 = 0, s1 = 0, s2 = 0, s3 = 0, acc;
+                FNN_PRAGMA(omp simd reduction(+:s0, s1, s2, s3))
+                for (k = 0; k < q; k++) {
+                    s0 += a[k] * b[k];
+                    s1 += a[q + k] * b[q + k];
+                    s2 += a[2 * q + k] * b[2 * q + k];
+                    s3 += a[3 * q + k] * b[3 * q + k];
+                }
+                for (k = 4 * q; k < K; k++) s3 += a[k] * b[k];
+                acc = (s0 + s1) + (s2 + s3);
+                FNN_T *c = C + i * ci + j * cj;
+                *c = beta == 0 ? alpha * acc : alpha * acc + beta * *c;
+            }
+        }
+    }
+}

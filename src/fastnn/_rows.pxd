@@ -1,0 +1,156 @@
+# cython: language_level=3
+"""The hand-written C of src/fastnn/_native (declared once here) and the fused-type wrappers
+that the kernels and the training engine call. Every wrapper is ``noexcept nogil`` and works
+on raw C-ordered (n, m) blocks: row i at offset i·m."""
+
+cdef extern from "fnn_ids.h":
+    cdef enum:
+        FNN_ACT_LINEAR
+        FNN_ACT_SIGMOID
+        FNN_ACT_TANH
+        FNN_ACT_RELU
+        FNN_ACT_LEAKY_RELU
+        FNN_OUT_SIGMOID
+        FNN_OUT_LINEAR
+        FNN_OPT_GD
+        FNN_OPT_MOMENTUM
+        FNN_OPT_ADAM
+        FNN_DECAY_NONE
+        FNN_DECAY_INVERSE
+        FNN_DECAY_SCHEDULED
+        FNN_DECAY_CALLABLE
+
+cdef extern from "fnn_rows.h":
+    double fnn_exp(double x) noexcept nogil
+    double fnn_tanh(double x) noexcept nogil
+    float fnn_expf(float x) noexcept nogil
+    float fnn_tanhf(float x) noexcept nogil
+    double fnn_log(double x) noexcept nogil
+    double fnn_log1p(double x) noexcept nogil
+    void fnn_act_row_d(const double*, double*, double, Py_ssize_t, int, double) noexcept nogil
+    void fnn_act_row_f(const float*, float*, float, Py_ssize_t, int, float) noexcept nogil
+    double fnn_back_z_row_d(const double*, const double*, double*, Py_ssize_t, int,
+                            double) noexcept nogil
+    float fnn_back_z_row_f(const float*, const float*, float*, Py_ssize_t, int,
+                           float) noexcept nogil
+    double fnn_back_a_row_d(double*, const double*, Py_ssize_t, int, double) noexcept nogil
+    float fnn_back_a_row_f(float*, const float*, Py_ssize_t, int, float) noexcept nogil
+    void fnn_out_delta_d(double*, const double*, Py_ssize_t, int) noexcept nogil
+    void fnn_out_delta_f(float*, const float*, Py_ssize_t, int) noexcept nogil
+    int fnn_all_finite_d(const double*, Py_ssize_t) noexcept nogil
+    int fnn_all_finite_f(const float*, Py_ssize_t) noexcept nogil
+    double fnn_row_sum_d(const double*, Py_ssize_t) noexcept nogil
+    float fnn_row_sum_f(const float*, Py_ssize_t) noexcept nogil
+    double fnn_out_loss_d(const double*, const double*, double*, double*, Py_ssize_t,
+                          int) noexcept nogil
+    double fnn_out_loss_f(const float*, const float*, float*, float*, Py_ssize_t, int) noexcept nogil
+    double fnn_cross_entropy_d(const double*, const double*, Py_ssize_t) noexcept nogil
+    double fnn_cross_entropy_f(const float*, const float*, Py_ssize_t) noexcept nogil
+    void fnn_small_gemm_d(int, int, int, double, const double*, Py_ssize_t, Py_ssize_t,
+                          const double*, Py_ssize_t, Py_ssize_t, double, double*, Py_ssize_t,
+                          Py_ssize_t) noexcept nogil
+    void fnn_small_gemm_f(int, int, int, float, const float*, Py_ssize_t, Py_ssize_t,
+                          const float*, Py_ssize_t, Py_ssize_t, float, float*, Py_ssize_t,
+                          Py_ssize_t) noexcept nogil
+
+from cython cimport floating
+
+
+cdef inline void activation_row(const floating* src, floating* dst, floating bias, Py_ssize_t m,
+                                int act, floating slope) noexcept nogil:
+    """dst[j] = g(src[j] + bias), dst either src itself or a non-overlapping row."""
+    if floating is float:
+        fnn_act_row_f(src, dst, bias, m, act, slope)
+    else:
+        fnn_act_row_d(src, dst, bias, m, act, slope)
+
+
+cdef inline void bias_activation(floating* Z, floating* A, const floating* b, Py_ssize_t b_stride,
+                                 Py_ssize_t n, Py_ssize_t m, int act,
+                                 floating slope) noexcept nogil:
+    """Z += b (broadcast over columns), then A = g(Z); A may be Z itself. Z, A: (n, m) C order."""
+    cdef Py_ssize_t i, j
+    cdef floating bi
+    cdef floating* zr
+    for i in range(n):
+        bi = b[i * b_stride]
+        zr = Z + i * m
+        if A == Z:
+            activation_row(zr, zr, bi, m, act, slope)
+        else:
+            for j in range(m):
+                zr[j] += bi
+            activation_row(zr, A + i * m, <floating>0, m, act, slope)
+
+
+cdef inline void backward_from_Z(const floating* dA, const floating* Z, floating* dZ,
+                                 floating* db, Py_ssize_t n, Py_ssize_t m, int act,
+                                 floating slope, floating inv_m) noexcept nogil:
+    """dZ = dA ⊙ g'(Z) and db = (1/m) Σ_cols dZ, one pass. The course's formulas, term for term."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        if floating is float:
+            db[i] = fnn_back_z_row_f(dA + i * m, Z + i * m, dZ + i * m, m, act, slope) * inv_m
+        else:
+            db[i] = fnn_back_z_row_d(dA + i * m, Z + i * m, dZ + i * m, m, act, slope) * inv_m
+
+
+cdef inline void backward_from_A(floating* dZ, const floating* A, floating* db, Py_ssize_t n,
+                                 Py_ssize_t m, int act, floating slope,
+                                 floating inv_m) noexcept nogil:
+    """In place dA → dZ = dA ⊙ g'(Z), with g' read off A = g(Z) (no transcendental recomputed):
+    sigmoid' = A(1 − A), tanh' = 1 − A², relu/leaky: Z > 0 ⇔ A > 0. Also db = (1/m) Σ_cols dZ."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        if floating is float:
+            db[i] = fnn_back_a_row_f(dZ + i * m, A + i * m, m, act, slope) * inv_m
+        else:
+            db[i] = fnn_back_a_row_d(dZ + i * m, A + i * m, m, act, slope) * inv_m
+
+
+cdef inline floating row_sum(const floating* x, Py_ssize_t m) noexcept nogil:
+    if floating is float:
+        return fnn_row_sum_f(x, m)
+    else:
+        return fnn_row_sum_d(x, m)
+
+
+cdef inline bint all_finite(const floating* x, Py_ssize_t count) noexcept nogil:
+    if floating is float:
+        return fnn_all_finite_f(x, count)
+    else:
+        return fnn_all_finite_d(x, count)
+
+
+cdef inline double output_loss(const floating* Z, const floating* Y, floating* A, floating* dZ,
+                               Py_ssize_t count, int output) noexcept nogil:
+    """Output layer fused with its loss, from the logits Z: A = g(Z), dZ = A − Y, returns Σ loss.
+
+    sigmoid + cross-entropy: loss = softplus(z) − y·z = max(z, 0) − y·z + log1p(exp(−|z|)),
+    finite for any finite z (no log(0)); one exp per element serves both A and the loss.
+    linear + squared error: loss = (z − y)² / 2.
+    Either A and dZ are both given, or A is NULL and dZ is Z itself (in place).
+    """
+    if floating is float:
+        return fnn_out_loss_f(Z, Y, A, dZ, count, output)
+    else:
+        return fnn_out_loss_d(Z, Y, A, dZ, count, output)
+
+
+cdef inline void output_delta(floating* Z, const floating* Y, Py_ssize_t count,
+                              int output) noexcept nogil:
+    """In place Z → dZ = g(Z) − Y for the output layer, without the loss (no log1p)."""
+    if floating is float:
+        fnn_out_delta_f(Z, Y, count, output)
+    else:
+        fnn_out_delta_d(Z, Y, count, output)
+
+
+cdef inline double cross_entropy(const floating* AL, const floating* Y,
+                                 Py_ssize_t count) noexcept nogil:
+    """Σ −[y·log(a) + (1 − y)·log(1 − a)], the course's cost from probabilities; a term whose
+    weight is exactly 0 contributes 0 (so a = 0 with y = 0 gives 0, not 0·log 0 = NaN)."""
+    if floating is float:
+        return fnn_cross_entropy_f(AL, Y, count)
+    else:
+        return fnn_cross_entropy_d(AL, Y, count)
