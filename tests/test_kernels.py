@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fastnn import _blas, _engine, _kernels, reference
-from fastnn._activations import ACTIVATIONS
 from fastnn._coretype import blas_info
+from fastnn._registry import ACTIVATIONS
 
 DTYPES = [np.float32, np.float64]
 RTOL = {np.float32: 2e-5, np.float64: 1e-12}
@@ -65,8 +65,15 @@ def gemm_path(request):
     _blas._set_small_gemm_limit(previous)
 
 
-def test_activation_ids_match_the_table():
-    assert _kernels.ACTIVATION_IDS == {a.name: a.id for a in ACTIVATIONS.values()}
+def test_native_ids_match_the_registry():
+    """The ids the C code switches on (_native/fnn_ids.h) are the registry's, name for name."""
+    from fastnn._registry import ACTIVATIONS, DECAY_CALLABLE, DECAYS, OPTIMIZERS, OUTPUTS
+
+    tables = {"activation": ACTIVATIONS, "output": OUTPUTS, "optimizer": OPTIMIZERS}
+    for kind, table in tables.items():
+        assert _kernels.NATIVE_IDS[kind] == {name: e.id for name, e in table.items()}, kind
+    decays = {name: d.id for name, d in DECAYS.items()} | {"callable": DECAY_CALLABLE}
+    assert _kernels.NATIVE_IDS["decay"] == decays
 
 
 @pytest.mark.parametrize("kind", LAYOUTS)

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 import fastnn
 from fastnn import Model, _kernels, reference
 from fastnn import functional as F
-from fastnn._activations import ACTIVATIONS
+from fastnn._registry import ACTIVATIONS
 from fastnn._validation import INT_MAX
 
 ACTS = list(ACTIVATIONS)

@@ -25,7 +25,7 @@ from fastnn._rows cimport (
 )
 
 from fastnn._blas import check_dims as _check_dims
-from fastnn._kernels import ACTIVATION_IDS, OUTPUT_IDS
+from fastnn._registry import OUTPUTS, get_activation
 
 
 
@@ -280,7 +280,7 @@ def train(X, Y, Ws, bs, activations, slope, output, learning_rate, num_iteration
     Ds = [np.empty((n, m), dtype=dtype) for n in dims[1:]]
     db = np.empty(max(dims[1:]), dtype=dtype)
     zeros = np.zeros(dims[1], dtype=dtype)
-    acts = np.array([ACTIVATION_IDS[a] for a in activations] or [0], dtype=np.intc)
+    acts = np.array([get_activation(a).id for a in activations] or [0], dtype=np.intc)
     n_record = (num_iterations + cost_every - 1) // cost_every if cost_every else 0
     costs = np.empty(max(n_record, 1), dtype=np.float64)
     if gram:
@@ -293,7 +293,7 @@ def train(X, Y, Ws, bs, activations, slope, output, learning_rate, num_iteration
     saved = [np.empty_like(p).reshape(p.shape[0], -1) for p in [first, *Ws[1:], *bs]]
     refresh = 250 if (gram and dtype == np.float32) else 0
     n_costs, final_cost, done, pending, diverged_at = _train(
-        X, Y, list(Ws), list(bs), As, Ds, saved, db, zeros, acts, slope, OUTPUT_IDS[output],
+        X, Y, list(Ws), list(bs), As, Ds, saved, db, zeros, acts, slope, OUTPUTS[output].id,
         learning_rate, num_iterations, cost_every, refresh, costs, callback, G, Z1, S
     )
     return costs[:n_costs].tolist(), final_cost, done, pending, diverged_at

@@ -23,6 +23,12 @@ from fastnn._rows cimport (
     FNN_ACT_RELU,
     FNN_ACT_SIGMOID,
     FNN_ACT_TANH,
+    FNN_DECAY_CALLABLE,
+    FNN_DECAY_INVERSE,
+    FNN_DECAY_SCHEDULED,
+    FNN_OPT_ADAM,
+    FNN_OPT_GD,
+    FNN_OPT_MOMENTUM,
     FNN_OUT_LINEAR,
     FNN_OUT_SIGMOID,
     all_finite,
@@ -38,17 +44,27 @@ from fastnn._rows cimport (
     output_loss as _output_loss,
 )
 
-from fastnn._activations import get_activation
 from fastnn._blas import check_dims as _check_dims
+from fastnn._registry import OUTPUTS, get_activation, lookup
 
-ACTIVATION_IDS = {
-    "linear": FNN_ACT_LINEAR,
-    "sigmoid": FNN_ACT_SIGMOID,
-    "tanh": FNN_ACT_TANH,
-    "relu": FNN_ACT_RELU,
-    "leaky_relu": FNN_ACT_LEAKY_RELU,
+# Test hook: the ids of _native/fnn_ids.h by name, as the C code defines them. tests/test_native.py
+# checks that fastnn._registry (which every caller reads its ids from) holds the same numbers.
+NATIVE_IDS = {
+    "activation": {
+        "linear": FNN_ACT_LINEAR,
+        "sigmoid": FNN_ACT_SIGMOID,
+        "tanh": FNN_ACT_TANH,
+        "relu": FNN_ACT_RELU,
+        "leaky_relu": FNN_ACT_LEAKY_RELU,
+    },
+    "output": {"sigmoid": FNN_OUT_SIGMOID, "linear": FNN_OUT_LINEAR},
+    "optimizer": {"gd": FNN_OPT_GD, "momentum": FNN_OPT_MOMENTUM, "adam": FNN_OPT_ADAM},
+    "decay": {
+        "inverse": FNN_DECAY_INVERSE,
+        "scheduled": FNN_DECAY_SCHEDULED,
+        "callable": FNN_DECAY_CALLABLE,
+    },
 }
-OUTPUT_IDS = {"sigmoid": FNN_OUT_SIGMOID, "linear": FNN_OUT_LINEAR}
 
 
 def _vector_math(name, x):
@@ -74,7 +90,7 @@ def _vector_math(name, x):
 
 
 def _activation_id(activation):
-    """The table's kernel id (ACTIVATION_IDS mirrors the enum; a test keeps the two equal)."""
+    """The registry's kernel id of an activation name."""
     return get_activation(activation).id
 
 
@@ -226,7 +242,7 @@ def output_loss(Z, Y, output):
     _check_dims(*Z.shape)
     A = np.empty_like(Z)
     dZ = np.empty_like(Z)
-    total = _output_loss_impl(Z, Y, A, dZ, OUTPUT_IDS[output])
+    total = _output_loss_impl(Z, Y, A, dZ, lookup(OUTPUTS, output, "output").id)
     return total / Z.shape[1], A, dZ
 
 

@@ -32,8 +32,8 @@ import numpy as np
 
 import fastnn
 from fastnn import datasets
-from fastnn._activations import ACTIVATIONS
-from fastnn.model import INITS, OUTPUTS, Model
+from fastnn._registry import ACTIVATIONS, INITS, OUTPUTS
+from fastnn.model import Model
 
 __all__ = ["main", "build_parser", "train_settings", "PLANAR_DEFAULTS", "FILE_DEFAULTS"]
 
@@ -246,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--output",
-        choices=OUTPUTS,
+        choices=tuple(OUTPUTS),
         default="sigmoid",
         help="sigmoid: binary classification (default); linear: regression",
     )

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fastnn._activations import get_activation
 from fastnn._dispatch import kernels
+from fastnn._registry import get_activation
 from fastnn._validation import (
     _to_array,
     as_labels,

@@ -17,8 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from fastnn._activations import ACTIVATIONS, check_slope, get_activation
 from fastnn._dispatch import kernels
+from fastnn._registry import ACTIVATIONS, INITS, OUTPUTS, check_slope, get_activation
 from fastnn._validation import (
     as_labels,
     as_matrix,
@@ -31,23 +31,9 @@ from fastnn._validation import (
 
 __all__ = ["Model", "load", "INITS", "OUTPUTS"]
 
-OUTPUTS = ("sigmoid", "linear")
 PATHS = ("auto", "direct", "gram")
 _GIVEN = "given"  # init of a model built from existing parameters
 FORMAT_VERSION = 1
-
-
-def _init_course(rng, n, k):
-    return rng.randn(n, k) / np.sqrt(k)
-
-
-INITS: dict[str, Callable] = {
-    "course": _init_course,  # randn / √n_{l-1}, the course's L-layer Application
-    "small": lambda rng, n, k: rng.randn(n, k) * 0.01,  # the week 3/4 exercises
-    "he": lambda rng, n, k: rng.randn(n, k) * np.sqrt(2.0 / k),
-    "xavier": lambda rng, n, k: rng.randn(n, k) * np.sqrt(2.0 / (n + k)),  # Glorot normal
-    "zeros": lambda rng, n, k: np.zeros((n, k)),  # logistic regression only
-}
 
 
 def _check_choice(value, name: str, choices) -> str:
@@ -170,7 +156,7 @@ class Model:
                     f"hidden_activation needs one name per hidden layer ({L - 1}); got {len(activations)}"
                 )
         self.hidden_activations = [get_activation(a).name for a in activations]
-        self.output = _check_choice(output, "output", OUTPUTS)
+        self.output = _check_choice(output, "output", tuple(OUTPUTS))
         self.init = init if init is _GIVEN else _check_choice(init, "init", tuple(INITS))
         if init == "zeros" and L > 1:
             raise ValueError(
@@ -194,7 +180,8 @@ class Model:
         else:
             rng = np.random.RandomState(seed)
             self._W = [
-                INITS[init](rng, dims[l], dims[l - 1]).astype(self.dtype) for l in range(1, L + 1)
+                INITS[init].draw(rng, dims[l], dims[l - 1]).astype(self.dtype)
+                for l in range(1, L + 1)
             ]
         self._b = [np.zeros((dims[l], 1), dtype=self.dtype) for l in range(1, L + 1)]
 

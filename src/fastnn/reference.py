@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fastnn._activations import get_activation
+from fastnn._registry import OUTPUTS, get_activation, lookup
 
 __all__ = [
     "dense_forward",
@@ -52,16 +52,9 @@ def dense_backward(dA, Z, A_prev, W, activation, slope=0.01, need_dA_prev=True):
 
 def output_loss(Z, Y, output):
     """Output layer and loss: sigmoid + cross-entropy or linear + squared error. (J, A, dZ)."""
-    m = Z.shape[1]
-    if output == "sigmoid":
-        A = 1 / (1 + np.exp(-Z))
-        # −[y log a + (1−y) log(1−a)] = softplus(z) − y z, with softplus(z) = logaddexp(0, z).
-        J = np.sum(np.logaddexp(0, Z) - Y * Z) / m
-    elif output == "linear":
-        A = Z.copy()
-        J = np.sum((Z - Y) ** 2) / (2 * m)
-    else:
-        raise ValueError(f"output must be 'sigmoid' or 'linear'; got {output!r}")
+    out = lookup(OUTPUTS, output, "output")
+    A = out.link(Z)
+    J = np.sum(out.loss(Z, Y)) / Z.shape[1]
     return float(J), A, A - Y
 
 

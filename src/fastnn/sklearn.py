@@ -38,22 +38,19 @@ except ImportError:  # pragma: no cover - scikit-learn 1.3 to 1.5
 
 from scipy.special import expit, log_expit
 
-from fastnn._activations import check_slope
 from fastnn._dispatch import kernels
+from fastnn._registry import ACTIVATIONS as _ACTIVATIONS
+from fastnn._registry import INITS as _INITS
+from fastnn._registry import check_slope
 from fastnn._validation import as_matrix, check_dtype
 from fastnn.model import Model
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
 #: scikit-learn's activation names (plus "leaky_relu") -> fastnn's.
-ACTIVATIONS = {
-    "identity": "linear",
-    "logistic": "sigmoid",
-    "tanh": "tanh",
-    "relu": "relu",
-    "leaky_relu": "leaky_relu",
-}
-INITS = ("auto", "he", "xavier", "course", "small", "zeros")
+ACTIVATIONS = {a.sklearn_name: a.name for a in _ACTIVATIONS.values()}
+#: fastnn's initialisations, plus "auto" (He for relu-like activations, Xavier otherwise).
+INITS = ("auto", *_INITS)
 
 MULTICLASS_MESSAGE = (
     "Only binary classification is supported. The type of the target is multiclass "
