@@ -1,4 +1,6 @@
-"""Shared fixtures: the course's cat data (skipped with a reason when absent)."""
+"""Shared fixtures: the course's cat data (skipped with a reason when absent), a seeded
+generator, the switch that runs a kernel test through the kernels' own small GEMM and then
+through BLAS, and the folder that the bad-input tables' file cases write to."""
 
 from __future__ import annotations
 
@@ -7,6 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _helpers import GEMM_LIMITS, TMP
+
+from fastnn import _blas
 
 
 def datasets_dir() -> Path:
@@ -35,3 +40,21 @@ def cat_data():
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+@pytest.fixture(params=list(GEMM_LIMITS))
+def gemm_path(request):
+    """Run the test with every product through the kernels' own small GEMM, then through BLAS
+    (by default tiny and skinny products take the first under OpenBLAS's Haswell kernels, and
+    every product the second under its AVX-512 ones: _small_gemm_policy)."""
+    previous = _blas._set_small_gemm_limit(GEMM_LIMITS[request.param])
+    yield request.param
+    _blas._set_small_gemm_limit(previous)
+
+
+@pytest.fixture
+def case_files(tmp_path):
+    """Where the bad-input tables' file cases write (``_helpers.TMP``): this test's tmp_path."""
+    TMP.root = str(tmp_path)
+    yield
+    TMP.root = None

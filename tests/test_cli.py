@@ -1,5 +1,6 @@
-"""Tests for the command line, ``fastnn.cli`` / ``python -m fastnn``.
-
+"""The command line, ``fastnn.cli`` / ``python -m fastnn``: defaults, training and prediction on
+every file format, the one-line errors (with the table CLI_BAD_INPUTS: one bad input per row, its
+exit code, 1 for data or 2 for usage, and a fragment of its message), plots and ``fastnn info``.
 Most run ``main(argv)`` in-process with capsys; the course's cat run goes through a subprocess.
 """
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _helpers import HUGE, TMP, bytes_file, good_model_bytes, patch_zip_member, raw_pickle_file
 from conftest import CAT_DIR
 
 import fastnn
@@ -461,6 +463,81 @@ def test_usage_error_in_subprocess_has_no_traceback():
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert_one_line_error(proc.returncode, proc.stderr, 2, "argument --layers")
+
+
+# --- the bad-input table: exit code 1 (data) or 2 (usage), one line on stderr ---------------------
+
+
+def _npz(name, **arrays):
+    path = TMP.path(name)
+    np.savez(path, **arrays)
+    return path
+
+
+def _text(name, text):
+    path = TMP.path(name)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    return path
+
+
+def _h5(name, **datasets):
+    h5py = pytest.importorskip("h5py")
+    path = TMP.path(name)
+    with h5py.File(path, "w") as f:
+        for key, value in datasets.items():
+            f[key] = value
+    return path
+
+
+def _saved_model(name="model.npz", dims=(2, 1)):
+    path = TMP.path(name)
+    fastnn.Model(list(dims)).save(path)
+    return path
+
+
+X2 = np.array([[0.1, 0.2, 0.3, 0.4], [1.0, -1.0, 0.5, 0.0]])
+Y2 = np.array([0, 1, 0, 1])
+TRAIN = ["--iterations", "1", "--layers", "", "-q"]
+
+# fmt: off
+CLI_BAD_INPUTS = {
+    "complex-X": (lambda: ["train", _npz("c.npz", X=X2 + 0j, Y=Y2), *TRAIN], 1, "X has non-numeric dtype complex128"),
+    "object-X": (lambda: ["train", _npz("o.npz", X=X2.astype(object), Y=Y2), *TRAIN], 1, "cannot read the arrays (Object arrays cannot be loaded"),
+    "nan-X": (lambda: ["train", _npz("n.npz", X=X2 * np.nan, Y=Y2), *TRAIN], 1, "features contain NaN or inf"),
+    "3d-X": (lambda: ["train", _npz("t.npz", X=X2[..., None], Y=Y2), *TRAIN], 1, "X must have shape (n_x, m), got (2, 4, 1)"),
+    "empty-X": (lambda: ["train", _npz("e.npz", X=X2[:, :0], Y=Y2[:0]), *TRAIN], 1, "X is empty, shape (2, 0)"),
+    "Y-length": (lambda: ["train", _npz("y.npz", X=X2, Y=Y2[:3]), *TRAIN], 1, "Y has 3 labels but X has 4 examples"),
+    "Y-labels": (lambda: ["train", _npz("l.npz", X=X2, Y=Y2 * 2), *TRAIN], 1, "labels must be 0 or 1 for --output sigmoid"),
+    "Y-nan-regression": (lambda: ["train", _npz("r.npz", X=X2, Y=Y2 * np.nan), "--output", "linear", *TRAIN], 1, "Y contain NaN or inf"),
+    "csv-inf": (lambda: ["train", _text("i.csv", "a,y\n1,0\ninf,1\n"), "--label", "y", *TRAIN], 1, "row 3, column 'a': 'inf' is not a finite number"),
+    "csv-no-label": (lambda: ["train", _text("nl.csv", "a,b\n1,0\n2,1\n"), "--label", "y", *TRAIN], 1, "label column 'y' not found; columns are a, b"),
+    "csv-ragged": (lambda: ["train", _text("rg.csv", "a,y\n1,0\n2\n"), "--label", "y", *TRAIN], 1, "row 3 has 1 fields, expected 2"),
+    "csv-not-utf8": (lambda: ["train", bytes_file("u.csv", b"a,y\n\xff\xfe,1\n"), "--label", "y", *TRAIN], 1, "not a readable CSV file"),
+    "h5-1d": (lambda: ["train", _h5("x.h5", train_set_x=np.arange(4.0), train_set_y=Y2), *TRAIN], 1, "train_set_x must have shape (m, ...) with at least 2 dimensions, got (4,)"),
+    "h5-two-x": (lambda: ["train", _h5("xx.h5", a_x=np.ones((4, 2)), b_x=np.ones((4, 2))), *TRAIN], 1, "several '<prefix>_x' datasets (a_x, b_x)"),
+    "lr-overflow": (lambda: ["train", "--lr", "1e400"], 2, "argument --lr: must be a finite number > 0; got '1e400'"),
+    "iterations-text": (lambda: ["train", "--iterations", "abc"], 2, "argument --iterations: must be an integer >= 0; got 'abc'"),
+    "layers-negative": (lambda: ["train", "--layers", "-3"], 2, "hidden layer sizes must be >= 1; got '-3'"),
+    "layers-huge": (lambda: ["train", "--layers", str(HUGE), "--iterations", "1"], 2, "layer_dims[1] must be an integer in [1, 2**31 - 1); got 2147483648"),
+    "seed-2**32": (lambda: ["train", "--seed", str(2**32)], 2, "argument --seed: must be an integer in [0, 2**32); got '4294967296'"),
+    "activation-list": (lambda: ["train", "--activation", "relu,bogus"], 2, "unknown activation 'bogus'; choose from linear, sigmoid, tanh, relu, leaky_relu"),
+    "predict-pickle-model": (lambda: ["predict", raw_pickle_file(), _npz("d.npz", X=X2, Y=Y2)], 1, "not a readable fastnn model file"),
+    "predict-corrupt-model": (lambda: ["predict", bytes_file("cm.npz", patch_zip_member(good_model_bytes(), "W1.npy", method=99)), _npz("d.npz", X=X2, Y=Y2)], 1, "That compression method is not supported"),
+    "predict-features": (lambda: ["predict", _saved_model(dims=(3, 1)), _npz("d.npz", X=X2, Y=Y2)], 1, "2 features per example; the model"),
+    "predict-labels": (lambda: ["predict", _saved_model(), _npz("d.npz", X=X2, Y=Y2 + 1)], 1, "labels 0 or 1"),
+}
+# fmt: on
+
+
+@pytest.mark.usefixtures("case_files")
+@pytest.mark.parametrize(
+    "argv, code, message", list(CLI_BAD_INPUTS.values()), ids=list(CLI_BAD_INPUTS)
+)
+def test_cli_bad_input_is_a_one_line_error(capsys, argv, code, message):
+    got, out, err = run(capsys, *argv())
+    assert_one_line_error(got, err, code, message)
+    assert "Cost after" not in out
 
 
 # --------------------------------------------------------------------------- plot

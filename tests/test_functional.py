@@ -1,14 +1,29 @@
-"""fastnn.functional against the course's own numpy code (tests/course.py), gradient checks by
-finite differences, and the course's cat Application figures."""
+"""fastnn.functional, the course's helper functions: against the course's own numpy code
+(tests/course.py), gradient checks by finite differences, the course's cat Application figures,
+inputs in every memory layout, and the promotion rule (float32 only when every float input is
+float32)."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 
 import course
 import numpy as np
 import pytest
+from _helpers import (
+    DTYPES,
+    LAYOUT_KINDS,
+    P5,
+    SINGLE_ROW_TRANSPOSED,
+    TRANSPOSED,
+    X5,
+    Y5,
+    assert_same_layout,
+    relayout,
+    with_,
+)
 
 from fastnn import functional as F
 
@@ -258,6 +273,112 @@ def test_bad_inputs_raise_clear_errors(rng):
         F.L_layer_model(X, Y, [5, 1], learning_rate=-1)
     with pytest.raises(ValueError, match="labels 0 or 1"):
         F.L_layer_model(X, Y * 2, [5, 1], num_iterations=1)
+
+
+# --- memory layouts ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", LAYOUT_KINDS)
+def test_functional_layouts_give_identical_results(kind, dtype, tmp_path):
+    rng = np.random.default_rng(7)
+    dims, m = [6, 5, 3, 1], 9
+    X = rng.standard_normal((dims[0], m)).astype(dtype)
+    Y = (rng.random((1, m)) > 0.5).astype(dtype)
+    P = {}
+    for l in range(1, len(dims)):
+        P[f"W{l}"] = (rng.standard_normal((dims[l], dims[l - 1])) / 2).astype(dtype)
+        P[f"b{l}"] = (rng.standard_normal((dims[l], 1)) * 0.1).astype(dtype)
+    AL0, caches0 = F.L_model_forward(X, P, hidden_activation="tanh")
+    grads0 = F.L_model_backward(AL0, Y, caches0, hidden_activation="tanh")
+    cost0 = F.compute_cost(AL0, Y)
+
+    same = functools.partial(assert_same_layout, transposed=TRANSPOSED | SINGLE_ROW_TRANSPOSED)
+    Xk = relayout(X, kind, tmp_path)
+    Pk = {k: relayout(v, kind, tmp_path) for k, v in P.items()}
+    AL, caches = F.L_model_forward(Xk, Pk, hidden_activation="tanh")
+    assert AL.dtype == dtype
+    same(AL, AL0, kind, dtype)
+    for (_, Z), (_, Z0) in zip(caches, caches0, strict=True):
+        same(Z, Z0, kind, dtype)
+    grads = F.L_model_backward(
+        relayout(AL, kind, tmp_path), relayout(Y, kind, tmp_path), caches, "tanh"
+    )
+    assert grads.keys() == grads0.keys()
+    for key in grads0:
+        same(grads[key], grads0[key], kind, dtype)
+    same(
+        F.compute_cost(relayout(AL, kind, tmp_path), relayout(Y, kind, tmp_path)),
+        cost0,
+        kind,
+        dtype,
+    )
+    # per layer, too: linear_activation_forward / backward on relaid-out operands
+    A1, cache1 = F.linear_activation_forward(Xk, Pk["W1"], Pk["b1"], "leaky_relu")
+    A1_0, cache1_0 = F.linear_activation_forward(X, P["W1"], P["b1"], "leaky_relu")
+    same(A1, A1_0, kind, dtype)
+    dA = relayout(np.ones_like(A1_0), kind, tmp_path)
+    for g, g0 in zip(
+        F.linear_activation_backward(dA, cache1, "leaky_relu"),
+        F.linear_activation_backward(np.ones_like(A1_0), cache1_0, "leaky_relu"),
+        strict=True,
+    ):
+        same(g, g0, kind, dtype)
+
+
+# --- the promotion rule: float32 only when every float input is float32 ---------------------------
+
+
+def _p(dtype):
+    return {k: v.astype(dtype) for k, v in P5.items()}
+
+
+@pytest.mark.parametrize(
+    "x_dtype, p_dtype, want",
+    [
+        (np.float32, np.float32, np.float32),
+        (np.float64, np.float32, np.float64),
+        (np.float32, np.float64, np.float64),
+        (np.int32, np.float32, np.float64),  # integers are converted to float64
+        (np.bool_, np.float32, np.float64),
+        (np.int64, np.float64, np.float64),
+        (">f4", np.float32, np.float32),  # byte order is not a dtype change
+        (np.float32, ">f4", np.float32),
+    ],
+)
+def test_functional_promotion_rule(x_dtype, p_dtype, want):
+    X = (X5 * 3).astype(x_dtype)
+    P = _p(p_dtype)
+    AL, caches = F.L_model_forward(X, P)
+    assert AL.dtype == want
+    assert all(c[1].dtype == want and c[0][1].dtype == want for c in caches)
+    # the same numbers as converting everything to ``want`` first
+    AL_ref, _ = F.L_model_forward(X.astype(want), {k: v.astype(want) for k, v in P.items()})
+    np.testing.assert_array_equal(AL, AL_ref)
+    grads = F.L_model_backward(AL, Y5, caches)
+    assert {g.dtype for g in grads.values()} == {np.dtype(want)}
+    assert F.compute_cost(AL, Y5).dtype == want  # labels (exact 0/1) take AL's dtype
+
+
+def test_one_float64_parameter_makes_the_computation_float64():
+    P = with_(_p(np.float32), b2=P5["b2"])
+    AL, caches = F.L_model_forward(X5.astype(np.float32), P)
+    assert AL.dtype == np.float64 and caches[0][1].dtype == np.float64
+
+
+def test_backward_promotes_float64_gradients_over_float32_caches():
+    AL32, caches32 = F.L_model_forward(X5.astype(np.float32), _p(np.float32))
+    grads = F.L_model_backward(AL32.astype(np.float64), Y5, caches32)
+    assert {g.dtype for g in grads.values()} == {np.dtype(np.float64)}
+    dA = np.ones((1, 5))  # float64 dA, float32 cache
+    assert {g.dtype for g in F.linear_activation_backward(dA, caches32[1], "sigmoid")} == {
+        np.dtype(np.float64)
+    }
+    grads32 = F.L_model_backward(AL32, Y5, caches32)
+    assert {g.dtype for g in grads32.values()} == {np.dtype(np.float32)}
+    # update_parameters keeps numpy's promotion per key
+    new = F.update_parameters(_p(np.float32), grads32, 0.1)
+    assert {v.dtype for v in new.values()} == {np.dtype(np.float32)}
 
 
 # --- the course's published results on the cat data -------------------------------------------

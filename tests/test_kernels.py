@@ -1,79 +1,23 @@
-"""Every compiled kernel against its numpy twin in fastnn.reference.
-
-Grids: dtype × activation × shape (m = 1, n = 1, k = 1, large K) × memory layout of the GEMM
-operands (C, F, and sub-block views whose leading dimension exceeds the row length), plus
-Hypothesis-drawn shapes and values.
+"""The per-layer entry points of fastnn._kernels against their numpy twins in fastnn.reference:
+dense_forward, dense_backward, forward, output_loss and cross_entropy_cost, with the operand check
+they rely on, fastnn._blas.blas_readable. Grids: dtype × activation × shape (m = 1, n = 1, k = 1,
+large K) × memory layout of the GEMM operands (C, F, and sub-block views whose leading dimension
+exceeds the row length), the one-row and one-column products that go to ?gemv, plus Hypothesis-drawn
+shapes and values; each product through the kernels' small GEMM and through BLAS (the gemm_path
+fixture). The training loop is in test_engine.py, the hand-written C helpers in test_native.py.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from _helpers import ACTS, DTYPES, GEMM_LIMITS, LAYOUTS, RTOL, close, draw, layout, net
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fastnn import _blas, _engine, _kernels, reference
-from fastnn._coretype import blas_info
-from fastnn._registry import ACTIVATIONS
+from fastnn import _blas, _kernels, reference
 
-DTYPES = [np.float32, np.float64]
-RTOL = {np.float32: 2e-5, np.float64: 1e-12}
-ACTS = list(ACTIVATIONS)
 SHAPES = [(3, 4, 5), (1, 4, 5), (3, 1, 5), (3, 4, 1), (1, 1, 1), (7, 3000, 9)]  # (n, k, m)
-
-
-def close(got, want, dtype, k=1):
-    """Elementwise |got − want| ≤ rtol·√k·(1 + |want|): GEMM rounding grows with the length k."""
-    rtol = RTOL[dtype] * max(1.0, np.sqrt(k) / 4)
-    np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol)
-
-
-def layout(a, kind):
-    """The same values in another memory layout, all readable by BLAS without a copy."""
-    if kind == "C":
-        return np.ascontiguousarray(a)
-    if kind == "F":
-        return np.asfortranarray(a)
-    if kind == "Cblock":  # row stride > number of columns
-        big = np.zeros((a.shape[0] + 2, a.shape[1] + 3), dtype=a.dtype)
-        big[1:-1, 2:-1] = a
-        return big[1:-1, 2:-1]
-    if kind == "Fblock":
-        big = np.zeros((a.shape[0] + 3, a.shape[1] + 2), dtype=a.dtype, order="F")
-        big[2:-1, 1:-1] = a
-        return big[2:-1, 1:-1]
-    raise ValueError(kind)
-
-
-LAYOUTS = ["C", "F", "Cblock", "Fblock"]
-
-
-def draw(rng, shape, dtype, scale=1.0):
-    return (rng.standard_normal(shape) * scale).astype(dtype)
-
-
-GEMM_LIMITS = {"small": -1, "blas": 0}
-
-
-@pytest.fixture(params=list(GEMM_LIMITS))
-def gemm_path(request):
-    """Run the test with every product through the kernels' own small GEMM, then through BLAS
-    (by default tiny and skinny products take the first under OpenBLAS's Haswell kernels, and
-    every product the second under its AVX-512 ones: _small_gemm_policy)."""
-    previous = _blas._set_small_gemm_limit(GEMM_LIMITS[request.param])
-    yield request.param
-    _blas._set_small_gemm_limit(previous)
-
-
-def test_native_ids_match_the_registry():
-    """The ids the C code switches on (_native/fnn_ids.h) are the registry's, name for name."""
-    from fastnn._registry import ACTIVATIONS, DECAY_CALLABLE, DECAYS, OPTIMIZERS, OUTPUTS
-
-    tables = {"activation": ACTIVATIONS, "output": OUTPUTS, "optimizer": OPTIMIZERS}
-    for kind, table in tables.items():
-        assert _kernels.NATIVE_IDS[kind] == {name: e.id for name, e in table.items()}, kind
-    decays = {name: d.id for name, d in DECAYS.items()} | {"callable": DECAY_CALLABLE}
-    assert _kernels.NATIVE_IDS["decay"] == decays
 
 
 @pytest.mark.parametrize("kind", LAYOUTS)
@@ -125,7 +69,7 @@ def test_dense_forward_layouts_give_identical_results(dtype, w_layout, a_layout,
 @pytest.mark.parametrize("m", [1, 9, 64])
 def test_forward_matches_reference(dtype, activation, output, dims, m, rng, gemm_path):
     X = draw(rng, (dims[0], m), dtype)
-    Ws, bs = _net(rng, dims, dtype)
+    Ws, bs = net(rng, dims, dtype)
     acts = [activation] * (len(dims) - 2) + [output]
     AL, finite = _kernels.forward(X, Ws, bs, acts, 0.1)
     AL_ref, finite_ref = reference.forward(X, Ws, bs, acts, 0.1)
@@ -139,7 +83,7 @@ def test_forward_matches_reference(dtype, activation, output, dims, m, rng, gemm
 @pytest.mark.parametrize("x_layout", LAYOUTS)
 def test_forward_reads_X_and_W_in_any_blas_layout(dtype, w_layout, x_layout, rng, gemm_path):
     X = draw(rng, (6, 5), dtype)
-    Ws, bs = _net(rng, [6, 4, 3, 1], dtype)
+    Ws, bs = net(rng, [6, 4, 3, 1], dtype)
     acts = ["tanh", "relu", "sigmoid"]
     want, _ = reference.forward(X, Ws, bs, acts)
     got, _ = _kernels.forward(
@@ -158,7 +102,7 @@ def test_forward_flags_a_non_finite_Z1_even_when_tanh_saturates_it(dtype, bad, r
         X[:, 2] = np.finfo(dtype).max / 2
     else:
         X[1, 2] = float(bad)
-    Ws, bs = _net(rng, [3, 4, 1], dtype)
+    Ws, bs = net(rng, [3, 4, 1], dtype)
     Ws[0][:] = np.abs(Ws[0]) + 1  # positive weights: the inf cannot cancel to NaN in W1·X
     acts = ["tanh", "sigmoid"]
     AL, finite = _kernels.forward(X, Ws, bs, acts)
@@ -171,7 +115,7 @@ def test_forward_flags_a_non_finite_Z1_even_when_tanh_saturates_it(dtype, bad, r
 
 def test_forward_refuses_mismatched_layers(rng):
     X = draw(rng, (3, 5), np.float64)
-    Ws, bs = _net(rng, [3, 4, 1], np.float64)
+    Ws, bs = net(rng, [3, 4, 1], np.float64)
     with pytest.raises(ValueError, match="layer 2 has W \\(1, 3\\)"):
         _kernels.forward(X, [Ws[0], Ws[1][:, :3].copy()], bs, ["relu", "sigmoid"])
     with pytest.raises(ValueError, match="layer 1 has W .* b \\(3, 1\\)"):
@@ -305,224 +249,6 @@ def test_cross_entropy_cost_keeps_numpys_special_values(dtype):
         np.testing.assert_allclose(got, want, rtol=RTOL[dtype], err_msg=f"a={a}, y={y}")
 
 
-def test_vectorised_log_and_log1p_are_accurate_and_keep_special_values():
-    x = np.concatenate(
-        [np.geomspace(5e-324, 1e308, 40001), np.linspace(1e-3, 3, 30001), [0.5, 1.0, 2.0]]
-    )
-    got, want = _kernels._vector_math("log", x), np.log(x)
-    nonzero = want != 0
-    ulp = np.abs(got - want)[nonzero] / np.spacing(np.abs(want[nonzero]))
-    assert ulp.max() <= 2 and np.all(got[~nonzero] == 0)
-    y = np.concatenate(
-        [
-            np.geomspace(1e-300, 1e300, 40001),
-            -np.geomspace(1e-300, 0.999, 40001),
-            -1 + np.geomspace(1e-16, 0.5, 2001),
-        ]
-    )
-    got, want = _kernels._vector_math("log1p", y), np.log1p(y)
-    assert (np.abs(got - want) / np.spacing(np.abs(want))).max() <= 2
-    special = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, -1.0, -2.0, -1e-300])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for name in ("log", "log1p"):
-            got, want = _kernels._vector_math(name, special), getattr(np, name)(special)
-            np.testing.assert_array_equal(got, want)
-            number = ~np.isnan(want)  # (a NaN's sign bit is not part of the contract)
-            np.testing.assert_array_equal(np.signbit(got[number]), np.signbit(want[number]))
-
-
-def _net(rng, dims, dtype):
-    Ws = [
-        draw(rng, (dims[l + 1], dims[l]), dtype, 1 / np.sqrt(dims[l])) for l in range(len(dims) - 1)
-    ]
-    bs = [draw(rng, (d, 1), dtype, 0.1) for d in dims[1:]]
-    return Ws, bs
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("activation", ACTS)
-@pytest.mark.parametrize("output", ["sigmoid", "linear"])
-@pytest.mark.parametrize("dims", [[3, 1], [4, 5, 1], [6, 5, 4, 1], [1, 1, 1]])
-def test_train_matches_reference(dtype, activation, output, dims, rng, gemm_path):
-    m = 7
-    X = draw(rng, (dims[0], m), dtype)
-    Y = (
-        (rng.random((1, m)) > 0.5).astype(dtype)
-        if output == "sigmoid"
-        else draw(rng, (1, m), dtype)
-    )
-    Ws, bs = _net(rng, dims, dtype)
-    acts = [activation] * (len(dims) - 2)
-    Ws_ref, bs_ref = [W.copy() for W in Ws], [b.copy() for b in bs]
-    costs, final, done, pending, diverged = _engine.train(
-        X, Y, Ws, bs, acts, 0.1, output, 0.05, 30, 7
-    )
-    want = reference.train(X, Y, Ws_ref, bs_ref, acts, 0.1, output, 0.05, 30, 7)
-    assert (done, pending, diverged) == (30, None, -1) == want[2:]
-    assert len(costs) == len(want[0]) == 5  # iterations 0, 7, 14, 21, 28
-    close(costs, want[0], dtype)
-    close(final, want[1], dtype)
-    for got_p, want_p in zip(Ws + bs, Ws_ref + bs_ref, strict=True):
-        assert got_p.dtype == dtype
-        close(got_p, want_p, dtype)
-
-
-@pytest.mark.parametrize("x_layout", LAYOUTS)
-def test_train_reads_X_in_any_blas_layout(x_layout, rng, gemm_path):
-    X = draw(rng, (5, 8), np.float64)
-    Y = (rng.random((1, 8)) > 0.5).astype(np.float64)
-    Ws, bs = _net(rng, [5, 3, 1], np.float64)
-    Ws_ref, bs_ref = [W.copy() for W in Ws], [b.copy() for b in bs]
-    _engine.train(layout(X, x_layout), Y, Ws, bs, ["tanh"], 0.0, "sigmoid", 0.1, 5, 1)
-    reference.train(X, Y, Ws_ref, bs_ref, ["tanh"], 0.0, "sigmoid", 0.1, 5, 1)
-    for got_p, want_p in zip(Ws + bs, Ws_ref + bs_ref, strict=True):
-        close(got_p, want_p, np.float64)
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("gram", [False, True])
-@pytest.mark.parametrize("x_layout", ["C", "F"])
-def test_train_one_unit_layer_through_gemv_with_beta_one(dtype, gram, x_layout, rng):
-    """A logistic regression large enough for ?gemv: the fused update W ← W − (α/m)·dZ·Xᵀ
-    (beta = 1), on the Gram path also Z1 ← Z1 − (α/m)·dZ1·G and W1's materialisation."""
-    X = draw(rng, (784, 300), dtype, 0.1)
-    Y = (rng.random((1, 300)) > 0.5).astype(dtype)
-    Ws, bs = _net(rng, [784, 1], dtype)
-    Ws_ref, bs_ref = [W.copy() for W in Ws], [b.copy() for b in bs]
-    previous = _blas._set_small_gemm_limit(0)
-    try:
-        got = _engine.train(layout(X, x_layout), Y, Ws, bs, [], 0.0, "sigmoid", 0.5, 20, 5, None,
-                             gram)  # fmt: skip
-    finally:
-        _blas._set_small_gemm_limit(previous)
-    want = reference.train(X, Y, Ws_ref, bs_ref, [], 0.0, "sigmoid", 0.5, 20, 5)
-    close(got[0], want[0], dtype, 784)
-    for got_p, want_p in zip(Ws + bs, Ws_ref + bs_ref, strict=True):
-        close(got_p, want_p, dtype, 784)
-
-
-def test_train_calls_back_at_every_recorded_cost_and_stops_on_its_exception(rng):
-    X = draw(rng, (3, 4), np.float64)
-    Y = np.array([[0.0, 1.0, 1.0, 0.0]])
-    Ws, bs = _net(rng, [3, 2, 1], np.float64)
-    seen = []
-
-    def callback(i, cost):
-        seen.append((i, cost))
-        if i == 20:
-            raise RuntimeError("stop here")
-
-    costs, _, done, pending, _ = _engine.train(
-        X, Y, Ws, bs, ["relu"], 0.0, "sigmoid", 0.1, 100, 10, callback
-    )
-    assert [i for i, _ in seen] == [0, 10, 20]
-    assert [c for _, c in seen] == costs
-    assert done == 21 and isinstance(pending, RuntimeError)
-
-
-def test_train_with_zero_iterations_changes_nothing(rng):
-    X = draw(rng, (3, 4), np.float64)
-    Ws, bs = _net(rng, [3, 2, 1], np.float64)
-    before = [p.copy() for p in Ws + bs]
-    costs, final, done, pending, diverged = _engine.train(
-        X, np.ones((1, 4)), Ws, bs, ["relu"], 0.0, "sigmoid", 0.1, 0, 10
-    )
-    assert (costs, done, pending, diverged) == ([], 0, None, -1) and np.isnan(final)
-    for p, q in zip(before, Ws + bs, strict=True):
-        np.testing.assert_array_equal(p, q)
-
-
-def _wide_problem(rng, dims, m, dtype, output="sigmoid"):
-    X = rng.random((dims[0], m)).astype(dtype)  # non-negative, like pixels: XᵀX is far from I
-    Y = (
-        (rng.random((1, m)) > 0.5).astype(dtype)
-        if output == "sigmoid"
-        else draw(rng, (1, m), dtype)
-    )
-    Ws, bs = _net(rng, dims, dtype)
-    return X, Y, Ws, bs
-
-
-@pytest.mark.parametrize("dims", [[300, 1], [300, 6, 1], [300, 8, 5, 3, 1]])
-@pytest.mark.parametrize("activation", ACTS)
-@pytest.mark.parametrize("output", ["sigmoid", "linear"])
-@pytest.mark.parametrize("x_layout", ["C", "F"])
-def test_gram_path_equals_direct_path_in_float64(dims, activation, output, x_layout, rng):
-    X, Y, Ws, bs = _wide_problem(rng, dims, 40, np.float64, output)
-    X = layout(X, x_layout)
-    acts = [activation] * (len(dims) - 2)
-    Ws_g, bs_g = [W.copy() for W in Ws], [b.copy() for b in bs]
-    # A stable learning rate: an oscillating run would amplify rounding differences.
-    direct = _engine.train(X, Y, Ws, bs, acts, 0.05, output, 0.003, 2500, 100, None, False)
-    gram = _engine.train(X, Y, Ws_g, bs_g, acts, 0.05, output, 0.003, 2500, 100, None, True)
-    assert direct[0][-1] < direct[0][0]
-    assert gram[2:] == direct[2:] == (2500, None, -1)
-    np.testing.assert_allclose(gram[0], direct[0], rtol=1e-9)
-    for g, d in zip(Ws_g + bs_g, Ws + bs, strict=True):
-        np.testing.assert_allclose(g, d, rtol=1e-9, atol=1e-9 * np.abs(d).max())
-
-
-def test_gram_path_float32_drift_is_bounded(rng):
-    X, Y, Ws, bs = _wide_problem(rng, [500, 10, 4, 1], 60, np.float64)
-
-    def run(dtype, gram, iterations):
-        W, b = [w.astype(dtype) for w in Ws], [x.astype(dtype) for x in bs]
-        out = _engine.train(
-            X.astype(dtype),
-            Y.astype(dtype),
-            W,
-            b,
-            ["tanh"] * 2,
-            0.0,
-            "sigmoid",
-            0.05,
-            iterations,
-            50,
-            None,
-            gram,
-        )
-        return out, W + b
-
-    # A few iterations: the Gram path's float32 rounding matches the direct path's.
-    (_, short_gram), (_, short_direct) = run(np.float32, True, 10), run(np.float32, False, 10)
-    for g, d in zip(short_gram, short_direct, strict=True):
-        np.testing.assert_allclose(g, d, rtol=1e-4, atol=1e-5 * np.abs(d).max())
-    # 600 iterations cross two refreshes of W1 and Z1 (every 250): the float32 runs, Gram or
-    # direct, end within 1% of the float64 trajectory, and their last recorded costs within 2%.
-    # (lr = 0.05 makes iterations 50-100 unstable: float32 rounding, which differs between
-    # BLAS and fnn_small_gemm, takes them through a different transient; measured at most 1.1%
-    # at iteration 450 and 0.65% at the end, Gram path, every product through BLAS.)
-    exact, _ = run(np.float64, False, 600)
-    for gram in (False, True):
-        approx, _ = run(np.float32, gram, 600)
-        np.testing.assert_allclose(approx[1], exact[1], rtol=1e-2)
-        np.testing.assert_allclose(approx[0][-4:], exact[0][-4:], rtol=2e-2)
-
-
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the reference overflows on purpose
-@pytest.mark.parametrize("gram", [False, True])
-def test_divergence_restores_the_last_finite_parameters_like_the_reference(gram, rng):
-    X, _, Ws, bs = _wide_problem(rng, [50, 6, 1], 20, np.float64)
-    X *= 30
-    Y = draw(rng, (1, 20), np.float64) * 1e3
-    Ws_ref, bs_ref = [W.copy() for W in Ws], [b.copy() for b in bs]
-    got = _engine.train(X, Y, Ws, bs, ["linear"], 0.0, "linear", 5.0, 400, 5, None, gram)
-    want = reference.train(X, Y, Ws_ref, bs_ref, ["linear"], 0.0, "linear", 5.0, 400, 5)
-    assert got[4] > 0 and got[4] == want[4]  # the iteration whose cost was not finite
-    assert got[2] == want[2] == got[4] - 5  # parameters are those of the previous record
-    assert not np.isfinite(got[1])
-    for g, w in zip(Ws + bs, Ws_ref + bs_ref, strict=True):
-        assert np.isfinite(g).all()
-        np.testing.assert_allclose(g, w, rtol=1e-6)
-
-
-def test_gram_is_chosen_only_when_cheaper():
-    assert _engine.gram_is_cheaper([12288, 20, 7, 5, 1], 209, 2500)
-    assert not _engine.gram_is_cheaper([12288, 20, 7, 5, 1], 209, 1)
-    assert not _engine.gram_is_cheaper([784, 128, 64, 1], 1024, 2500)  # n_x < m
-    assert not _engine.gram_is_cheaper([2, 4, 1], 400, 10000)
-
-
 @settings(max_examples=60, deadline=None)
 @given(
     n=st.integers(1, 9),
@@ -561,94 +287,3 @@ def _check_dense_property(n, k, m, activation, dtype, seed, scale, w_layout):
     want = reference.dense_backward(dA, Z, A_prev, W, activation, 0.3)
     for g, w in zip(got, want, strict=True):
         close(g, w, dtype, max(n, m))
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("name", ["exp", "tanh"])
-def test_vectorised_exp_and_tanh_are_accurate_to_a_few_ulp(dtype, name):
-    x = np.concatenate(
-        [np.linspace(-30, 30, 20001), np.geomspace(1e-30, 5, 2000), -np.geomspace(1e-30, 5, 2000)]
-    ).astype(dtype)
-    got = _kernels._vector_math(name, x).astype(np.float64)
-    want = getattr(np, name)(x.astype(np.float64))
-    ulp = np.finfo(dtype).eps
-    np.testing.assert_allclose(got, want, rtol=3 * ulp, atol=0)
-    # the vectorised row loops (AVX2/AVX-512 clones, FMA-contracted) through a 1x1 identity layer
-    one, zero = np.ones((1, 1), dtype), np.zeros((1, 1), dtype)
-    if name == "tanh":
-        row, _ = _kernels.dense_forward(x[None, :], one, zero, "tanh", keep_Z=False)
-        np.testing.assert_allclose(row[0].astype(np.float64), want, rtol=3 * ulp, atol=0)
-    else:
-        row, _ = _kernels.dense_forward(x[None, :], one, zero, "sigmoid", keep_Z=False)
-        sigmoid = 1 / (1 + np.exp(-x.astype(np.float64)))
-        np.testing.assert_allclose(row[0].astype(np.float64), sigmoid, rtol=4 * ulp, atol=0)
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_vectorised_exp_and_tanh_keep_nan_inf_and_signed_zero(dtype):
-    x = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e4, -1e4], dtype=dtype)
-    e = _kernels._vector_math("exp", x)
-    t = _kernels._vector_math("tanh", x)
-    assert np.isnan(e[0]) and np.isnan(t[0])
-    np.testing.assert_array_equal(e[1:], [np.inf, 0.0, 1.0, 1.0, np.inf, 0.0])
-    np.testing.assert_array_equal(t[1:], [1.0, -1.0, 0.0, -0.0, 1.0, -1.0])
-    assert np.signbit(t[4]) and not np.signbit(t[3])
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize(
-    "n,k,m", [(1, 700, 300), (3, 64, 513), (64, 2, 257), (50, 60, 1), (2, 3, 5), (9, 9, 9)]
-)
-@pytest.mark.parametrize("a_layout", LAYOUTS)
-def test_small_and_skinny_gemm_agree_with_blas(dtype, n, k, m, a_layout, rng):
-    """The routing for OpenBLAS's Haswell kernels (small, skinny and ordinary products) against
-    BLAS for everything, on shapes that take each of fnn_small_gemm's forms and their remainder
-    loops."""
-    A_prev = layout(draw(rng, (k, m), dtype), a_layout)
-    W, b, dA = draw(rng, (n, k), dtype), draw(rng, (n, 1), dtype), draw(rng, (n, m), dtype)
-    previous = _blas._set_small_gemm_limit(_blas._small_gemm_policy("Haswell"))
-    try:
-        default = (
-            _kernels.dense_forward(A_prev, W, b, "linear"),
-            _kernels.dense_backward(dA, dA, A_prev, W, "linear"),
-        )
-        _blas._set_small_gemm_limit(0)
-        blas = (
-            _kernels.dense_forward(A_prev, W, b, "linear"),
-            _kernels.dense_backward(dA, dA, A_prev, W, "linear"),
-        )
-    finally:
-        _blas._set_small_gemm_limit(previous)
-    for got, want in zip(default[0] + default[1], blas[0] + blas[1], strict=True):
-        if want is not None:
-            close(got, want, dtype, max(n, k, m))
-
-
-def test_small_gemm_default_follows_the_blas_core():
-    policy = _blas._small_gemm_policy
-    assert policy("Haswell") == policy("Zen") == policy(None) == _blas.SMALL_GEMM_LIMIT > 0
-    assert policy("SkylakeX") == policy("SAPPHIRERAPIDS") == policy("Cooperlake") == 0
-    core = blas_info()["corename"]
-    assert _blas.BLAS_CORENAME == core
-    previous = _blas._set_small_gemm_limit(0)
-    _blas._set_small_gemm_limit(previous)  # read back the default
-    assert previous == policy(core)
-    routed = _blas._routes_to_small_gemm(4, 2, 400)  # the planar net's first layer
-    assert routed == (policy(core) > 0)
-    assert ("every product goes to BLAS" in _blas._describe_small_gemm()) == (not routed)
-
-
-def test_small_gemm_routing():
-    """The rule under OpenBLAS's Haswell kernels (under its AVX-512 ones, everything is BLAS)."""
-    routes = _blas._routes_to_small_gemm
-    default = _blas._set_small_gemm_limit(_blas._small_gemm_policy("Haswell"))
-    try:
-        assert routes(4, 2, 400) and routes(1, 4, 400) and routes(7, 20, 209)  # planar, cat
-        assert routes(1, 64, 1024) and routes(1, 12288, 209) and routes(64, 2, 4096)  # skinny
-        assert not routes(128, 784, 1024) and not routes(20, 20, 209)  # BLAS territory
-        assert not routes(1, 8192, 8192)  # skinny but larger than the caches: BLAS's threads
-        assert not routes(2048, 2048, 1) and not routes(64, 64, 8)  # few examples: short rows
-        _blas._set_small_gemm_limit(0)
-        assert not routes(4, 2, 400) and not routes(1, 64, 1024)
-    finally:
-        _blas._set_small_gemm_limit(default)

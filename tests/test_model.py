@@ -1,4 +1,7 @@
-"""fastnn.Model: training results, the course's figures, persistence, interruption, threads."""
+"""fastnn.Model, the public training API: training results and the course's figures, per-layer
+activations and regression, initialisation, copies and pickling, Ctrl-C, divergence, threads,
+argument checks, the Gram path through fit, and fit/predict on inputs in every memory layout.
+Saving and loading are in test_persistence.py."""
 
 from __future__ import annotations
 
@@ -10,8 +13,8 @@ import time
 import course
 import numpy as np
 import pytest
+from _helpers import DTYPES, LAYOUT_KINDS, assert_same_layout, relayout
 
-import fastnn
 from fastnn import Model, functional
 from fastnn.datasets import make_planar
 
@@ -103,63 +106,6 @@ def test_models_pickle_and_deepcopy(rng):
         np.testing.assert_array_equal(clone.predict_proba(X), model.predict_proba(X))
         clone.fit(X, (X[0:1] > 0).astype(float), 0.1, 5)  # its own lock, its own arrays
     assert model.n_iter_ == 20
-
-
-def test_save_and_load_give_identical_predictions(tmp_path, rng):
-    X = rng.standard_normal((3, 20)) * 5 + 2
-    Y = (X[0:1] > 2).astype(float)
-    model = Model(
-        [3, 4, 1],
-        hidden_activation="leaky_relu",
-        leaky_slope=0.1,
-        standardize=True,
-        dtype=np.float32,
-    )
-    model.fit(X, Y, learning_rate=0.3, num_iterations=200)
-    path = tmp_path / "model.npz"
-    model.save(path)
-    loaded = fastnn.load(path)
-    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
-    assert loaded.dtype == np.float32 and loaded.leaky_slope == pytest.approx(0.1)
-    assert loaded.costs_ == pytest.approx(model.costs_) and loaded.n_iter_ == 200
-    np.testing.assert_array_equal(loaded.x_mean_, model.x_mean_)
-    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]  # no temporary file left
-
-
-def test_load_refuses_bad_files(tmp_path, rng):
-    with pytest.raises(FileNotFoundError):
-        fastnn.load(tmp_path / "missing.npz")
-    good = tmp_path / "good.npz"
-    Model([2, 1]).save(good)
-    data = good.read_bytes()
-    cases = {
-        "truncated.npz": data[: len(data) // 2],
-        "garbage.npz": b"not a zip file at all",
-        "empty.npz": b"",
-    }
-    for name, content in cases.items():
-        (tmp_path / name).write_bytes(content)
-    np.savez(tmp_path / "foreign.npz", X=np.ones(3))
-    np.savez(tmp_path / "pickled.npz", format=np.array([{"a": 1}], dtype=object))
-    np.savez(tmp_path / "newer.npz", format=np.array("fastnn-model"), format_version=np.array(99))
-    for name in [*cases, "foreign.npz", "pickled.npz", "newer.npz"]:
-        with pytest.raises(ValueError, match=name):
-            fastnn.load(tmp_path / name)
-
-
-def test_a_failed_save_leaves_the_previous_file_intact(tmp_path, monkeypatch):
-    path = tmp_path / "model.npz"
-    Model([2, 1], seed=1).save(path)
-    before = path.read_bytes()
-
-    def broken_savez(*args, **kwargs):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(np, "savez", broken_savez)
-    with pytest.raises(OSError, match="disk full"):
-        Model([2, 1], seed=2).save(path)
-    assert path.read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
 
 
 def test_ctrl_c_stops_promptly_with_the_parameters_of_the_last_completed_iteration():
@@ -272,6 +218,29 @@ def test_fit_arguments_are_validated(rng):
     assert "Model([2, 3, 1]" in repr(model)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", LAYOUT_KINDS)
+def test_model_fit_predict_layouts_give_identical_results(kind, dtype, tmp_path):
+    rng = np.random.default_rng(11)
+    X = (rng.standard_normal((5, 40)) * 2 + 1).astype(dtype)
+    Y = (X[0] + X[1] > 2).astype(dtype).reshape(1, -1)
+    ref = Model([5, 6, 1], hidden_activation="tanh", dtype=dtype, seed=3, standardize=True)
+    ref.fit(X, Y, 0.5, 30, cost_every=1)
+    model = Model([5, 6, 1], hidden_activation="tanh", dtype=dtype, seed=3, standardize=True)
+    model.fit(relayout(X, kind, tmp_path), relayout(Y, kind, tmp_path), 0.5, 30, cost_every=1)
+    rtol = 1e-4 if np.dtype(dtype) == np.float32 else 1e-11  # 30 iterations of ulp differences
+    assert_same_layout(np.array(model.costs_), np.array(ref.costs_), kind, np.float64, rtol)
+    for key, value in ref.parameters.items():
+        assert_same_layout(model.parameters[key], value, kind, dtype, rtol)
+    assert_same_layout(
+        model.predict_proba(relayout(X, kind, tmp_path)), ref.predict_proba(X), kind, dtype, rtol
+    )
+    # labels as (m,) with a negative stride
+    model2 = Model([5, 6, 1], hidden_activation="tanh", dtype=dtype, seed=3, standardize=True)
+    model2.fit(X, np.ascontiguousarray(Y[0, ::-1])[::-1], 0.5, 30, cost_every=1)
+    assert model2.costs_ == ref.costs_
+
+
 # --- the course's figures through Model ---------------------------------------------------------
 
 
@@ -312,7 +281,7 @@ def test_cat_L_layer_model_costs_through_Model(cat_data):
 def test_cat_gram_path_equals_the_direct_path_in_float64(cat_data):
     """The wide-input path on the course's own net and data: every recorded cost and every
     parameter within 1e-9 of the direct path (400 iterations keep the direct run to seconds;
-    tests/test_kernels.py runs 2500 on smaller wide problems)."""
+    tests/test_engine.py runs 2500 on smaller wide problems)."""
     train_x, train_y, _, _, _ = cat_data
     direct = Model([12288, 20, 7, 5, 1]).fit(train_x, train_y, 0.0075, 400, path="direct")
     gram = Model([12288, 20, 7, 5, 1]).fit(train_x, train_y, 0.0075, 400, path="gram")
