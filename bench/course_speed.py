@@ -16,8 +16,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
@@ -25,6 +23,7 @@ import course  # noqa: E402
 
 from fastnn import Model, reference  # noqa: E402
 from fastnn import functional as F  # noqa: E402
+from fastnn._spec import TrainSpec, TrainState  # noqa: E402
 from fastnn.datasets import load_catvnoncat, make_planar  # noqa: E402
 
 
@@ -51,10 +50,10 @@ def main() -> None:
     Xp, Yp = make_planar()
     n = 10000
     model = Model([2, 4, 1], hidden_activation="tanh", init="small")
-    Ws = [W.copy() for W in model._W]
-    bs = [np.zeros((4, 1)), np.zeros((1, 1))]
+    state = TrainState.from_arrays(model._state.W, model._state.b)
+    spec = TrainSpec(("tanh",), "sigmoid", 0.01, 1.2, n)
     t_fast, _ = timed(model.fit, Xp, Yp, 1.2, n)
-    t_ref, _ = timed(reference.train, Xp, Yp, Ws, bs, ["tanh"], 0.01, "sigmoid", 1.2, n, 100)
+    t_ref, _ = timed(reference.train, spec, Xp, Yp, state)
     print(
         f"planar [2,4,1] tanh, {n} iterations: Model.fit {t_fast:.3f} s ({t_fast / n * 1e6:.2f} us/it), "
         f"numpy reference {t_ref:.2f} s ({t_ref / n * 1e6:.1f} us/it): {t_ref / t_fast:.1f}x"

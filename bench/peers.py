@@ -42,6 +42,7 @@ import numpy as np
 
 # isort: on
 from fastnn import reference
+from fastnn._spec import TrainSpec, TrainState
 from fastnn.datasets import make_planar
 from fastnn.model import Model
 
@@ -271,11 +272,17 @@ def expected_after(w: Workload, iters: int = CHECK_ITERS):
     X, Y, _ = load_data(w)
     Ws = [W.astype(np.float64) for W, _ in initial_params(w)]
     bs = [b.astype(np.float64) for _, b in initial_params(w)]
-    reference.train(
-        X.astype(np.float64), Y.astype(np.float64), Ws, bs, w.activations, 0.01, "sigmoid",
-        w.lr, iters, COST_EVERY,
+    state = TrainState.from_arrays(Ws, bs)
+    reference.train(_gd_spec(w, iters), X.astype(np.float64), Y.astype(np.float64), state)
+    return tuple(zip(state.W, state.b, strict=True))
+
+
+def _gd_spec(w: Workload, iters: int) -> TrainSpec:
+    """Full-batch gradient descent on the workload, as every implementation runs it."""
+    return TrainSpec(
+        activations=tuple(w.activations), output="sigmoid", slope=0.01, learning_rate=w.lr,
+        num_epochs=iters, cost_every=COST_EVERY,
     )  # fmt: skip
-    return tuple(zip(Ws, bs, strict=True))
 
 
 @functools.cache
@@ -398,23 +405,20 @@ class ReferenceImpl:
         self.set_params(initial_params(w))
 
     def set_params(self, params) -> None:
-        self.Ws = [np.array(W, order="C") for W, _ in params]
-        self.bs = [np.array(b, order="C") for _, b in params]
+        self.state = TrainState.from_arrays([W for W, _ in params], [b for _, b in params])
 
     def get_params(self):
-        return [(W.copy(), b.copy()) for W, b in zip(self.Ws, self.bs, strict=True)]
+        return [(W.copy(), b.copy()) for W, b in zip(self.state.W, self.state.b, strict=True)]
 
     def fit(self, n: int) -> None:
-        reference.train(
-            self.X, self.Y, self.Ws, self.bs, self.acts, 0.01, "sigmoid", self.w.lr, n, COST_EVERY
-        )
+        reference.train(_gd_spec(self.w, n), self.X, self.Y, self.state)
 
     def step(self) -> None:
         self.fit(1)
 
     def forward(self):
         A = self.X
-        for W, b, act in zip(self.Ws, self.bs, [*self.acts, "sigmoid"], strict=True):
+        for W, b, act in zip(self.state.W, self.state.b, [*self.acts, "sigmoid"], strict=True):
             A, _ = reference.dense_forward(A, W, b, act, 0.01, False)
         return A
 

@@ -227,3 +227,27 @@ class UnpickleMarker:
 
 def raw_pickle_file():
     return bytes_file("raw.npz", pickle.dumps(UnpickleMarker(TMP.path("unpickled"))))
+
+
+# --------------------------------------------------------------------------- training runs
+
+
+def spec(activations, output="sigmoid", learning_rate=0.1, num_epochs=10, slope=0.01, **kw):
+    """A TrainSpec (fastnn._spec) with the engine tests' defaults."""
+    from fastnn._spec import TrainSpec
+
+    return TrainSpec(tuple(activations), output, slope, learning_rate, num_epochs, **kw)
+
+
+def state_of(Ws, bs, optimizer="gd"):
+    """A TrainState holding copies of Ws and bs, with a fresh optimizer."""
+    from fastnn._spec import TrainState
+
+    return TrainState.from_arrays(Ws, bs, optimizer)
+
+
+def labels(rng, shape, dtype, output="sigmoid"):
+    """0/1 labels for a sigmoid output, real targets for a linear one."""
+    if output == "sigmoid":
+        return (rng.random(shape) > 0.5).astype(dtype)
+    return rng.standard_normal(shape).astype(dtype)

@@ -69,9 +69,9 @@ def test_a_wrong_kernel_result_is_caught(monkeypatch, layer):
 def test_a_wrong_training_loop_is_caught(monkeypatch, rng):
     real = _engine.train
 
-    def wrong(X, Y, Ws, bs, *rest):
-        result = real(X, Y, Ws, bs, *rest)
-        Ws[0][0, 0] += 1e-6
+    def wrong(spec, X, Y, state, *rest):
+        result = real(spec, X, Y, state, *rest)
+        state.W[0][0, 0] += 1e-6
         return result
 
     monkeypatch.setattr(_engine, "train", wrong)
@@ -79,17 +79,34 @@ def test_a_wrong_training_loop_is_caught(monkeypatch, rng):
     Y = (rng.random((1, 10)) > 0.5).astype(float)
     with fastnn.crosscheck(), pytest.raises(fastnn.CrossCheckError, match="train"):
         fastnn.Model([3, 4, 1]).fit(X, Y, num_iterations=5)
+    with fastnn.crosscheck(), pytest.raises(fastnn.CrossCheckError, match="train"):
+        fastnn.Model([3, 4, 1]).fit(X, Y, num_epochs=5, mini_batch_size=4, optimizer="adam")
+
+
+def test_a_wrong_optimizer_state_is_caught(monkeypatch, rng):
+    real = _engine.train
+
+    def wrong(spec, X, Y, state, *rest):
+        result = real(spec, X, Y, state, *rest)
+        state.s[0] *= 1.001  # Adam's second moment, nothing the parameters show yet
+        return result
+
+    monkeypatch.setattr(_engine, "train", wrong)
+    X = rng.standard_normal((3, 10))
+    Y = (rng.random((1, 10)) > 0.5).astype(float)
+    with fastnn.crosscheck(), pytest.raises(fastnn.CrossCheckError, match="train"):
+        fastnn.Model([3, 4, 1]).fit(X, Y, num_epochs=3, mini_batch_size=4, optimizer="adam")
 
 
 def test_ctrl_c_during_the_checked_prefix_stops_training_unchanged(monkeypatch, rng):
     real = _engine.train
     calls = []
 
-    def interrupted_once(*args):
-        result = real(*args)
-        calls.append(args[8])  # num_iterations
+    def interrupted_once(spec, *args):
+        result = real(spec, *args)
+        calls.append(spec.num_epochs)
         if len(calls) == 1:  # the checked prefix: as if Ctrl-C arrived before it finished
-            return result[:3] + (KeyboardInterrupt(),) + result[4:]
+            result.pending = KeyboardInterrupt()
         return result
 
     monkeypatch.setattr(_engine, "train", interrupted_once)

@@ -1,17 +1,52 @@
-"""The training loop, fastnn._engine.train, against fastnn.reference.train: every activation,
-output and dtype, X in any BLAS layout, the fused ?gemv update, callbacks and their exceptions,
-zero iterations, the Gram path for wide inputs (equal to the direct path in float64, bounded drift
-in float32, chosen only when cheaper), divergence; and the gradients that a training step applies,
-read off one step through Model and checked against finite differences, on both paths.
+"""The training engine, fastnn._engine.train, against its numpy twin fastnn.reference.train, both
+driven by one TrainSpec on copies of one TrainState: full-batch and mini-batch runs, every
+optimizer, activation, output and dtype, X in any BLAS layout, batch sizes from 1 to beyond m,
+L2, the decays, early stopping, the divergence rule and its edge, warm starts, callbacks and
+their exceptions, zero epochs, the permutation each epoch draws, the fused ?gemv update, the
+Gram path for wide inputs (equal to the direct path in float64, bounded drift in float32, chosen
+only when cheaper); and the gradients a training step applies, read off one step through Model
+and checked against finite differences, with and without L2, on both paths.
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
-from _helpers import ACTS, DTYPES, LAYOUTS, close, draw, layout, net
+from _helpers import ACTS, DTYPES, LAYOUTS, close, draw, labels, layout, net, spec, state_of
 
 from fastnn import Model, _blas, _engine, reference
+
+OPTIMIZERS = ["gd", "momentum", "adam"]
+
+
+def run_both(s, X, Y, Ws, bs, optimizer="gd", validation=None, callback=None, x_layout="C"):
+    """The kernel and the reference on the same spec and copies of the same state."""
+    mine, theirs = state_of(Ws, bs, optimizer), state_of(Ws, bs, optimizer)
+    got = _engine.train(s, layout(X, x_layout), Y, mine, callback, validation)
+    want = reference.train(s, X, Y, theirs, None, validation)
+    return got, want, mine, theirs
+
+
+def assert_same_run(got, want, mine, theirs, dtype, k=1):
+    assert (got.n_done, got.pending, got.diverged_at, got.stopped_early) == (
+        want.n_done,
+        want.pending,
+        want.diverged_at,
+        want.stopped_early,
+    )
+    assert (mine.t, mine.epoch) == (theirs.t, theirs.epoch)
+    assert len(got.costs) == len(want.costs)
+    close(got.costs, want.costs, dtype, k)
+    close(got.final_cost, want.final_cost, dtype, k)
+    close(got.validation_costs, want.validation_costs, dtype, k)
+    assert mine.theta.dtype == dtype
+    for a, b in zip([mine.theta, *mine.opt_state], [theirs.theta, *theirs.opt_state], strict=True):
+        close(a, b, dtype, k)
+
+
+# --------------------------------------------------------------------------- full batch
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -21,37 +56,22 @@ from fastnn import Model, _blas, _engine, reference
 def test_train_matches_reference(dtype, activation, output, dims, rng, gemm_path):
     m = 7
     X = draw(rng, (dims[0], m), dtype)
-    Y = (
-        (rng.random((1, m)) > 0.5).astype(dtype)
-        if output == "sigmoid"
-        else draw(rng, (1, m), dtype)
-    )
+    Y = labels(rng, (1, m), dtype, output)
     Ws, bs = net(rng, dims, dtype)
-    acts = [activation] * (len(dims) - 2)
-    Ws_ref, bs_ref = [W.copy() for W in Ws], [b.copy() for b in bs]
-    costs, final, done, pending, diverged = _engine.train(
-        X, Y, Ws, bs, acts, 0.1, output, 0.05, 30, 7
-    )
-    want = reference.train(X, Y, Ws_ref, bs_ref, acts, 0.1, output, 0.05, 30, 7)
-    assert (done, pending, diverged) == (30, None, -1) == want[2:]
-    assert len(costs) == len(want[0]) == 5  # iterations 0, 7, 14, 21, 28
-    close(costs, want[0], dtype)
-    close(final, want[1], dtype)
-    for got_p, want_p in zip(Ws + bs, Ws_ref + bs_ref, strict=True):
-        assert got_p.dtype == dtype
-        close(got_p, want_p, dtype)
+    s = spec([activation] * (len(dims) - 2), output, 0.05, 30, slope=0.1, cost_every=7)
+    got, want, mine, theirs = run_both(s, X, Y, Ws, bs)
+    assert (got.n_done, got.pending, got.diverged_at) == (30, None, -1)
+    assert len(got.costs) == 5  # iterations 0, 7, 14, 21, 28
+    assert_same_run(got, want, mine, theirs, dtype)
 
 
 @pytest.mark.parametrize("x_layout", LAYOUTS)
 def test_train_reads_X_in_any_blas_layout(x_layout, rng, gemm_path):
     X = draw(rng, (5, 8), np.float64)
-    Y = (rng.random((1, 8)) > 0.5).astype(np.float64)
+    Y = labels(rng, (1, 8), np.float64)
     Ws, bs = net(rng, [5, 3, 1], np.float64)
-    Ws_ref, bs_ref = [W.copy() for W in Ws], [b.copy() for b in bs]
-    _engine.train(layout(X, x_layout), Y, Ws, bs, ["tanh"], 0.0, "sigmoid", 0.1, 5, 1)
-    reference.train(X, Y, Ws_ref, bs_ref, ["tanh"], 0.0, "sigmoid", 0.1, 5, 1)
-    for got_p, want_p in zip(Ws + bs, Ws_ref + bs_ref, strict=True):
-        close(got_p, want_p, np.float64)
+    s = spec(["tanh"], learning_rate=0.1, num_epochs=5, slope=0.0, cost_every=1)
+    assert_same_run(*run_both(s, X, Y, Ws, bs, x_layout=x_layout), np.float64)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -61,19 +81,15 @@ def test_train_one_unit_layer_through_gemv_with_beta_one(dtype, gram, x_layout, 
     """A logistic regression large enough for ?gemv: the fused update W ← W − (α/m)·dZ·Xᵀ
     (beta = 1), on the Gram path also Z1 ← Z1 − (α/m)·dZ1·G and W1's materialisation."""
     X = draw(rng, (784, 300), dtype, 0.1)
-    Y = (rng.random((1, 300)) > 0.5).astype(dtype)
+    Y = labels(rng, (1, 300), dtype)
     Ws, bs = net(rng, [784, 1], dtype)
-    Ws_ref, bs_ref = [W.copy() for W in Ws], [b.copy() for b in bs]
     previous = _blas._set_small_gemm_limit(0)
     try:
-        got = _engine.train(layout(X, x_layout), Y, Ws, bs, [], 0.0, "sigmoid", 0.5, 20, 5, None,
-                             gram)  # fmt: skip
+        s = spec([], learning_rate=0.5, num_epochs=20, cost_every=5, gram=gram)
+        got, want, mine, theirs = run_both(s, X, Y, Ws, bs, x_layout=x_layout)
     finally:
         _blas._set_small_gemm_limit(previous)
-    want = reference.train(X, Y, Ws_ref, bs_ref, [], 0.0, "sigmoid", 0.5, 20, 5)
-    close(got[0], want[0], dtype, 784)
-    for got_p, want_p in zip(Ws + bs, Ws_ref + bs_ref, strict=True):
-        close(got_p, want_p, dtype, 784)
+    assert_same_run(got, want, mine, theirs, dtype, 784)
 
 
 def test_train_calls_back_at_every_recorded_cost_and_stops_on_its_exception(rng):
@@ -87,36 +103,261 @@ def test_train_calls_back_at_every_recorded_cost_and_stops_on_its_exception(rng)
         if i == 20:
             raise RuntimeError("stop here")
 
-    costs, _, done, pending, _ = _engine.train(
-        X, Y, Ws, bs, ["relu"], 0.0, "sigmoid", 0.1, 100, 10, callback
-    )
+    state = state_of(Ws, bs)
+    result = _engine.train(spec(["relu"], num_epochs=100, cost_every=10), X, Y, state, callback)
     assert [i for i, _ in seen] == [0, 10, 20]
-    assert [c for _, c in seen] == costs
-    assert done == 21 and isinstance(pending, RuntimeError)
+    assert [c for _, c in seen] == result.costs
+    assert result.n_done == 21 == state.epoch == state.t
+    assert isinstance(result.pending, RuntimeError)
 
 
-def test_train_with_zero_iterations_changes_nothing(rng):
+@pytest.mark.parametrize("batch", [None, 2])
+def test_train_with_zero_epochs_changes_nothing(batch, rng):
     X = draw(rng, (3, 4), np.float64)
     Ws, bs = net(rng, [3, 2, 1], np.float64)
-    before = [p.copy() for p in Ws + bs]
-    costs, final, done, pending, diverged = _engine.train(
-        X, np.ones((1, 4)), Ws, bs, ["relu"], 0.0, "sigmoid", 0.1, 0, 10
-    )
-    assert (costs, done, pending, diverged) == ([], 0, None, -1) and np.isnan(final)
-    for p, q in zip(before, Ws + bs, strict=True):
-        np.testing.assert_array_equal(p, q)
+    state = state_of(Ws, bs)
+    before = state.theta.copy()
+    s = spec(["relu"], num_epochs=0, mini_batch_size=batch)
+    result = _engine.train(s, X, np.ones((1, 4)), state)
+    assert (result.costs, result.n_done, result.pending, result.diverged_at) == ([], 0, None, -1)
+    assert np.isnan(result.final_cost) and (state.t, state.epoch) == (0, 0)
+    np.testing.assert_array_equal(state.theta, before)
 
 
-# --------------------------------------------------------------------------- Gram path, divergence
+def test_the_parameters_are_one_flat_buffer_with_views(rng):
+    Ws, bs = net(rng, [3, 4, 2, 1], np.float64)
+    state = state_of(Ws, bs)
+    assert state.theta.size == 12 + 8 + 2 + 4 + 2 + 1 and state.n_w == 22
+    for view, value in zip(state.W + state.b, Ws + bs, strict=True):
+        assert np.shares_memory(view, state.theta)
+        np.testing.assert_array_equal(view, value)
+    _engine.train(spec(["tanh", "tanh"], num_epochs=3), draw(rng, (3, 5), np.float64),
+                  labels(rng, (1, 5), np.float64), state)  # fmt: skip
+    assert not np.array_equal(state.W[0], Ws[0])  # trained through the views
+    assert all(np.shares_memory(v, state.theta) for v in state.W + state.b)
+
+
+# --------------------------------------------------------------------------- mini-batches
+
+
+@pytest.mark.parametrize("m, seed", [(1, 0), (7, 10), (300, 3), (1000, 2**31)])
+def test_each_epoch_draws_numpys_legacy_permutation(m, seed):
+    for E in range(3):
+        got = _engine._permutation(m, seed + 1 + E)
+        np.testing.assert_array_equal(got, np.random.RandomState(seed + 1 + E).permutation(m))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("activation", ["relu", "tanh", "leaky_relu"])
+@pytest.mark.parametrize("output", ["sigmoid", "linear"])
+def test_minibatch_optimizers_match_reference(dtype, optimizer, activation, output, rng):
+    dims, m = [4, 6, 3, 1], 37
+    X = draw(rng, (dims[0], m), dtype)
+    Y = labels(rng, (1, m), dtype, output)
+    Ws, bs = net(rng, dims, dtype)
+    s = spec([activation] * 2, output, 0.01, 12, mini_batch_size=8, cost_every=3,
+             optimizer=optimizer, seed=10, beta=0.8, beta1=0.85, beta2=0.99)  # fmt: skip
+    got, want, mine, theirs = run_both(s, X, Y, Ws, bs, optimizer)
+    assert got.n_done == 12 and mine.t == 12 * 5  # 4 full batches of 8 and one of 5 per epoch
+    assert len(got.costs) == 4  # epochs 0, 3, 6, 9
+    assert_same_run(got, want, mine, theirs, dtype, 8)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("x_layout", LAYOUTS)
+@pytest.mark.parametrize("batch", [1, 3, 9, 10, 64])
+def test_minibatch_gathers_X_in_any_layout_and_any_batch_size(dtype, x_layout, batch, rng):
+    X = draw(rng, (5, 10), dtype)
+    Y = labels(rng, (1, 10), dtype)
+    Ws, bs = net(rng, [5, 4, 1], dtype)
+    s = spec(["relu"], num_epochs=4, mini_batch_size=batch, cost_every=1, optimizer="adam",
+             learning_rate=0.01)  # fmt: skip
+    got, want, mine, theirs = run_both(s, X, Y, Ws, bs, "adam", x_layout=x_layout)
+    assert mine.t == 4 * -(-10 // min(batch, 10))
+    assert_same_run(got, want, mine, theirs, dtype, 5)
+
+
+def test_one_example_and_one_unit(rng):
+    X = draw(rng, (1, 1), np.float64)
+    Ws, bs = net(rng, [1, 1, 1], np.float64)
+    for batch in (None, 1):
+        s = spec(["relu"], num_epochs=3, mini_batch_size=batch, cost_every=1, optimizer="adam")
+        assert_same_run(*run_both(s, X, np.ones((1, 1)), Ws, bs, "adam"), np.float64)
+
+
+def test_epoch_cost_is_the_courses_sum_over_batches_divided_by_m(rng):
+    """With a learning rate of ~0 the parameters stay put: the epoch cost is the loss of all
+    examples at θ0, however they are batched."""
+    X = draw(rng, (3, 20), np.float64)
+    Y = labels(rng, (1, 20), np.float64)
+    Ws, bs = net(rng, [3, 4, 1], np.float64)
+    costs = []
+    for batch in (None, 1, 6, 20):
+        state = state_of(Ws, bs)
+        s = spec(["tanh"], learning_rate=1e-300, num_epochs=1, mini_batch_size=batch, cost_every=1)
+        costs.append(_engine.train(s, X, Y, state).costs[0])
+    np.testing.assert_allclose(costs, costs[0], rtol=1e-14)
+
+
+# --------------------------------------------------------------------------- L2, decay
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("batch", [None, 16])
+def test_l2_matches_reference(dtype, optimizer, batch, rng):
+    X = draw(rng, (4, 40), dtype)
+    Y = labels(rng, (1, 40), dtype)
+    Ws, bs = net(rng, [4, 5, 1], dtype)
+    s = spec(["relu"], learning_rate=0.05, num_epochs=15, mini_batch_size=batch, cost_every=1,
+             optimizer=optimizer, lambd=0.7)  # fmt: skip
+    got, want, mine, theirs = run_both(s, X, Y, Ws, bs, optimizer)
+    assert_same_run(got, want, mine, theirs, dtype, 8)
+    # and the L2 term is in the cost: (λ/2m)·Σ‖W‖² at θ0 for the full-batch cost of iteration 0
+    if batch is None:
+        no_l2 = run_both(dataclasses.replace(s, lambd=0.0), X, Y, Ws, bs, optimizer)[0]
+        term = 0.7 / (2 * 40) * sum(float(np.sum(W.astype(np.float64) ** 2)) for W in Ws)
+        close(got.costs[0] - no_l2.costs[0], term, dtype)
+
+
+@pytest.mark.parametrize("decay", ["inverse", "scheduled", "callable"])
+@pytest.mark.parametrize("batch", [None, 7])
+def test_decays_match_reference(decay, batch, rng):
+    X = draw(rng, (3, 20), np.float64)
+    Y = labels(rng, (1, 20), np.float64)
+    Ws, bs = net(rng, [3, 4, 1], np.float64)
+    fn = (lambda lr0, e, r: lr0 * 0.9**e) if decay == "callable" else decay
+    s = spec(["tanh"], learning_rate=0.5, num_epochs=12, mini_batch_size=batch, cost_every=1,
+             decay=fn, decay_rate=0.5, time_interval=4)  # fmt: skip
+    got, want, mine, theirs = run_both(s, X, Y, Ws, bs)
+    assert_same_run(got, want, mine, theirs, np.float64)
+    plain = run_both(dataclasses.replace(s, decay=None), X, Y, Ws, bs)[2]
+    assert not np.allclose(mine.theta, plain.theta)  # the decay changed the run
+
+
+def test_a_decay_function_that_fails_stops_training_with_its_error(rng):
+    X, Y = draw(rng, (3, 6), np.float64), labels(rng, (1, 6), np.float64)
+    Ws, bs = net(rng, [3, 2, 1], np.float64)
+    for bad, error in [(lambda lr0, e, r: -1.0, ValueError), (lambda lr0, e, r: "x", TypeError)]:
+        state = state_of(Ws, bs)
+        result = _engine.train(spec(["relu"], num_epochs=5, decay=bad), X, Y, state)
+        assert isinstance(result.pending, error) and "decay" in str(result.pending)
+        assert result.n_done == 1  # the epoch before the rate was asked for ran
+
+
+# --------------------------------------------------------------------------- early stopping
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("batch", [None, 10])
+def test_early_stopping_matches_reference_and_restores_the_best_parameters(dtype, batch, rng):
+    X, X_val = draw(rng, (3, 60), dtype), draw(rng, (3, 25), dtype)
+    w = rng.standard_normal((1, 3))
+    Y = (w @ X + 0.8 * rng.standard_normal((1, 60)) > 0).astype(dtype)  # noisy: it overfits
+    Y_val = (w @ X_val > 0).astype(dtype)
+    Ws, bs = net(rng, [3, 32, 1], dtype)
+    s = spec(["relu"], learning_rate=0.05, num_epochs=3000, mini_batch_size=batch, cost_every=1,
+             optimizer="adam", n_iter_no_change=5, tol=1e-3)  # fmt: skip
+    got, want, mine, theirs = run_both(s, X, Y, Ws, bs, "adam", (X_val, Y_val))
+    assert got.stopped_early and got.n_done < 3000
+    assert_same_run(got, want, mine, theirs, dtype, 10)
+    vc = got.validation_costs
+    assert len(vc) == got.n_done + (batch is None)  # full batch: the stopping check, no step
+    assert got.best_cost == min(vc) and got.best_epoch == want.best_epoch
+    close(got.best_cost, want.best_cost, dtype, 10)
+    # the restored parameters are the best ones: their validation cost is best_cost
+    check = state_of(mine.W, mine.b)
+    probe = dataclasses.replace(s, num_epochs=1, learning_rate=1e-300, optimizer="gd")
+    again = _engine.train(probe, X, Y, check, None, (X_val, Y_val))
+    close(again.validation_costs[0], got.best_cost, dtype, 10)
+    # the validation cost improved by less than tol for n_iter_no_change checks in a row
+    best_before = min(vc[: -s.n_iter_no_change])
+    assert all(c > best_before - s.tol for c in vc[-s.n_iter_no_change :])
+
+
+# --------------------------------------------------------------------------- divergence
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the reference overflows on purpose
+@pytest.mark.parametrize("gram", [False, True])
+def test_divergence_restores_the_last_finite_parameters_like_the_reference(gram, rng):
+    X = rng.random((50, 20)) * 30
+    Y = draw(rng, (1, 20), np.float64) * 1e3
+    Ws, bs = net(rng, [50, 6, 1], np.float64)
+    # divergence_factor=inf: only the non-finite test, which this run reaches
+    s = spec(["linear"], "linear", 5.0, 400, slope=0.0, cost_every=5, gram=gram,
+             divergence_factor=np.inf)  # fmt: skip
+    got, want, mine, theirs = run_both(s, X, Y, Ws, bs)
+    assert got.diverged_at > 0 and got.diverged_at == want.diverged_at
+    assert got.n_done == want.n_done == got.diverged_at - 5  # those of the previous record
+    assert not np.isfinite(got.diverged_cost)
+    assert np.isfinite(mine.theta).all()
+    np.testing.assert_allclose(mine.theta, theirs.theta, rtol=1e-6)
+
+
+@pytest.mark.parametrize("batch", [None, 8])
+def test_a_finite_blow_up_is_divergence_and_the_rule_has_a_sharp_edge(batch, rng):
+    """Targets around 500, a learning rate too large: the cost explodes (by 1e7 to 1e27) while it
+    is still finite. The rule (cost > divergence_factor × the first cost) stops it there; the
+    same run with a factor just above the largest ratio reached by then does not stop."""
+    X = rng.standard_normal((5, 40))
+    Y = 500 + 10 * rng.standard_normal((1, 40))
+    Ws, bs = net(rng, [5, 8, 1], np.float64)
+    s = spec(["relu"], "linear", 0.006, 10, mini_batch_size=batch, cost_every=1,
+             divergence_factor=np.inf)  # fmt: skip
+    free = _engine.train(s, X, Y, state_of(Ws, bs))  # only the non-finite test
+    ratios = np.array(free.costs) / free.costs[0]  # the recorded costs, all finite
+    assert ratios.max() > 1e6
+    first = int(np.argmax(ratios > 1e6))  # the first epoch over the default factor
+    got, want, mine, theirs = run_both(dataclasses.replace(s, divergence_factor=1e6), X, Y, Ws, bs)
+    assert got.diverged_at == want.diverged_at == first and np.isfinite(got.diverged_cost)
+    # the last parameters whose cost passed: before iteration first − 1's step (full batch),
+    # after epoch first − 1 (mini-batches)
+    assert got.n_done == want.n_done == (first - 1 if batch is None else first)
+    np.testing.assert_allclose(mine.theta, theirs.theta, rtol=1e-9)
+    edge = ratios[: first + 1].max()
+    below = dataclasses.replace(s, divergence_factor=edge * (1 + 1e-9), num_epochs=first + 1)
+    above = dataclasses.replace(s, divergence_factor=edge * (1 - 1e-9), num_epochs=first + 1)
+    assert _engine.train(below, X, Y, state_of(Ws, bs)).diverged_at == -1
+    assert _engine.train(above, X, Y, state_of(Ws, bs)).diverged_at == first
+
+
+# --------------------------------------------------------------------------- warm starts
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("batch", [None, 6])
+@pytest.mark.parametrize("decay", [None, "scheduled"])
+def test_a_run_of_2n_epochs_equals_n_then_n_from_the_same_state(optimizer, batch, decay, rng):
+    X, Y = draw(rng, (3, 20), np.float64), labels(rng, (1, 20), np.float64)
+    Ws, bs = net(rng, [3, 5, 1], np.float64)
+    s = spec(["relu"], learning_rate=0.05, num_epochs=20, mini_batch_size=batch, cost_every=3,
+             optimizer=optimizer, decay=decay, decay_rate=1.0, time_interval=4, seed=10)  # fmt: skip
+    whole = state_of(Ws, bs, optimizer)
+    once = _engine.train(s, X, Y, whole)
+    split = state_of(Ws, bs, optimizer)
+    first = _engine.train(dataclasses.replace(s, num_epochs=10), X, Y, split)
+    second = _engine.train(dataclasses.replace(s, num_epochs=10), X, Y, split)
+    assert (split.t, split.epoch) == (whole.t, whole.epoch)
+    np.testing.assert_allclose(first.costs + second.costs, once.costs, rtol=1e-12)
+    for a, b in zip([split.theta, *split.opt_state], [whole.theta, *whole.opt_state], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+
+
+def test_a_state_of_another_optimizer_is_refused(rng):
+    Ws, bs = net(rng, [3, 2, 1], np.float64)
+    with pytest.raises(ValueError, match="optimizer"):
+        _engine.train(spec(["relu"], optimizer="adam"), draw(rng, (3, 4), np.float64),
+                      np.ones((1, 4)), state_of(Ws, bs, "gd"))  # fmt: skip
+
+
+# --------------------------------------------------------------------------- Gram path
 
 
 def _wide_problem(rng, dims, m, dtype, output="sigmoid"):
     X = rng.random((dims[0], m)).astype(dtype)  # non-negative, like pixels: XᵀX is far from I
-    Y = (
-        (rng.random((1, m)) > 0.5).astype(dtype)
-        if output == "sigmoid"
-        else draw(rng, (1, m), dtype)
-    )
+    Y = labels(rng, (1, m), dtype, output)
     Ws, bs = net(rng, dims, dtype)
     return X, Y, Ws, bs
 
@@ -129,42 +370,43 @@ def test_gram_path_equals_direct_path_in_float64(dims, activation, output, x_lay
     X, Y, Ws, bs = _wide_problem(rng, dims, 40, np.float64, output)
     X = layout(X, x_layout)
     acts = [activation] * (len(dims) - 2)
-    Ws_g, bs_g = [W.copy() for W in Ws], [b.copy() for b in bs]
     # A stable learning rate: an oscillating run would amplify rounding differences.
-    direct = _engine.train(X, Y, Ws, bs, acts, 0.05, output, 0.003, 2500, 100, None, False)
-    gram = _engine.train(X, Y, Ws_g, bs_g, acts, 0.05, output, 0.003, 2500, 100, None, True)
-    assert direct[0][-1] < direct[0][0]
-    assert gram[2:] == direct[2:] == (2500, None, -1)
-    np.testing.assert_allclose(gram[0], direct[0], rtol=1e-9)
-    for g, d in zip(Ws_g + bs_g, Ws + bs, strict=True):
-        np.testing.assert_allclose(g, d, rtol=1e-9, atol=1e-9 * np.abs(d).max())
+    s = spec(acts, output, 0.003, 2500, slope=0.05, cost_every=100)
+    direct, gram = state_of(Ws, bs), state_of(Ws, bs)
+    d = _engine.train(s, X, Y, direct)
+    g = _engine.train(dataclasses.replace(s, gram=True), X, Y, gram)
+    assert d.costs[-1] < d.costs[0]
+    assert (g.n_done, g.pending, g.diverged_at) == (d.n_done, d.pending, d.diverged_at)
+    assert d.n_done == 2500
+    np.testing.assert_allclose(g.costs, d.costs, rtol=1e-9)
+    np.testing.assert_allclose(gram.theta, direct.theta, rtol=1e-9,
+                               atol=1e-9 * np.abs(direct.theta).max())  # fmt: skip
+
+
+def test_gram_path_with_a_decay_equals_the_direct_path(rng):
+    X, Y, Ws, bs = _wide_problem(rng, [300, 6, 1], 40, np.float64)
+    s = spec(["tanh"], learning_rate=0.01, num_epochs=300, cost_every=10, decay="inverse",
+             decay_rate=0.01)  # fmt: skip
+    direct, gram = state_of(Ws, bs), state_of(Ws, bs)
+    d = _engine.train(s, X, Y, direct)
+    g = _engine.train(dataclasses.replace(s, gram=True), X, Y, gram)
+    np.testing.assert_allclose(g.costs, d.costs, rtol=1e-10)
+    np.testing.assert_allclose(gram.theta, direct.theta, rtol=1e-9, atol=1e-12)
 
 
 def test_gram_path_float32_drift_is_bounded(rng):
     X, Y, Ws, bs = _wide_problem(rng, [500, 10, 4, 1], 60, np.float64)
 
     def run(dtype, gram, iterations):
-        W, b = [w.astype(dtype) for w in Ws], [x.astype(dtype) for x in bs]
-        out = _engine.train(
-            X.astype(dtype),
-            Y.astype(dtype),
-            W,
-            b,
-            ["tanh"] * 2,
-            0.0,
-            "sigmoid",
-            0.05,
-            iterations,
-            50,
-            None,
-            gram,
-        )
-        return out, W + b
+        state = state_of([w.astype(dtype) for w in Ws], [x.astype(dtype) for x in bs])
+        s = spec(["tanh"] * 2, learning_rate=0.05, num_epochs=iterations, slope=0.0,
+                 cost_every=50, gram=gram)  # fmt: skip
+        return _engine.train(s, X.astype(dtype), Y.astype(dtype), state), state.theta
 
     # A few iterations: the Gram path's float32 rounding matches the direct path's.
     (_, short_gram), (_, short_direct) = run(np.float32, True, 10), run(np.float32, False, 10)
-    for g, d in zip(short_gram, short_direct, strict=True):
-        np.testing.assert_allclose(g, d, rtol=1e-4, atol=1e-5 * np.abs(d).max())
+    np.testing.assert_allclose(short_gram, short_direct, rtol=1e-4,
+                               atol=1e-5 * np.abs(short_direct).max())  # fmt: skip
     # 600 iterations cross two refreshes of W1 and Z1 (every 250): the float32 runs, Gram or
     # direct, end within 1% of the float64 trajectory, and their last recorded costs within 2%.
     # (lr = 0.05 makes iterations 50-100 unstable: float32 rounding, which differs between
@@ -173,25 +415,16 @@ def test_gram_path_float32_drift_is_bounded(rng):
     exact, _ = run(np.float64, False, 600)
     for gram in (False, True):
         approx, _ = run(np.float32, gram, 600)
-        np.testing.assert_allclose(approx[1], exact[1], rtol=1e-2)
-        np.testing.assert_allclose(approx[0][-4:], exact[0][-4:], rtol=2e-2)
+        np.testing.assert_allclose(approx.final_cost, exact.final_cost, rtol=1e-2)
+        np.testing.assert_allclose(approx.costs[-4:], exact.costs[-4:], rtol=2e-2)
 
 
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the reference overflows on purpose
-@pytest.mark.parametrize("gram", [False, True])
-def test_divergence_restores_the_last_finite_parameters_like_the_reference(gram, rng):
-    X, _, Ws, bs = _wide_problem(rng, [50, 6, 1], 20, np.float64)
-    X *= 30
-    Y = draw(rng, (1, 20), np.float64) * 1e3
-    Ws_ref, bs_ref = [W.copy() for W in Ws], [b.copy() for b in bs]
-    got = _engine.train(X, Y, Ws, bs, ["linear"], 0.0, "linear", 5.0, 400, 5, None, gram)
-    want = reference.train(X, Y, Ws_ref, bs_ref, ["linear"], 0.0, "linear", 5.0, 400, 5)
-    assert got[4] > 0 and got[4] == want[4]  # the iteration whose cost was not finite
-    assert got[2] == want[2] == got[4] - 5  # parameters are those of the previous record
-    assert not np.isfinite(got[1])
-    for g, w in zip(Ws + bs, Ws_ref + bs_ref, strict=True):
-        assert np.isfinite(g).all()
-        np.testing.assert_allclose(g, w, rtol=1e-6)
+def test_the_gram_path_is_refused_where_it_is_not_exact(rng):
+    X, Y, Ws, bs = _wide_problem(rng, [30, 4, 1], 10, np.float64)
+    for bad in ({"mini_batch_size": 4}, {"optimizer": "adam"}, {"lambd": 0.1}):
+        with pytest.raises(ValueError, match="Gram path"):
+            _engine.train(spec(["relu"], gram=True, **bad), X, Y,
+                          state_of(Ws, bs, bad.get("optimizer", "gd")))  # fmt: skip
 
 
 def test_gram_is_chosen_only_when_cheaper():
@@ -204,24 +437,25 @@ def test_gram_is_chosen_only_when_cheaper():
 # --- gradients against finite differences, through Model, every activation, both dtypes ---------
 
 
-def _model_cost(params, hidden, output, X, Y):
+def _model_cost(params, hidden, output, X, Y, lambd=0.0):
     m = Model.from_parameters(params, hidden_activation=hidden, output=output, dtype=np.float64)
-    m.fit(X, Y, learning_rate=1.0, num_iterations=1, cost_every=1)
+    m.fit(X, Y, learning_rate=1.0, num_iterations=1, cost_every=1, lambd=lambd)
     return m.costs_[0]
 
 
-def _model_gradient(params, hidden, output, X, Y, dtype, path="direct"):
+def _model_gradient(params, hidden, output, X, Y, dtype, path="direct", lambd=0.0):
     """dJ/dθ read off one gradient step of size 1: θ_1 = θ_0 − ∇J."""
     m = Model.from_parameters(params, hidden_activation=hidden, output=output, dtype=dtype)
     before = m.parameters
-    m.fit(X, Y, learning_rate=1.0, num_iterations=1, cost_every=1, path=path)
+    m.fit(X, Y, learning_rate=1.0, num_iterations=1, cost_every=1, path=path, lambd=lambd)
     after = m.parameters
     return {k: before[k].astype(np.float64) - after[k].astype(np.float64) for k in before}
 
 
+@pytest.mark.parametrize("lambd", [0.0, 0.7])
 @pytest.mark.parametrize("output", ["sigmoid", "linear"])
 @pytest.mark.parametrize("hidden", ACTS)
-def test_model_gradients_match_finite_differences_in_both_dtypes(hidden, output):
+def test_model_gradients_match_finite_differences_in_both_dtypes(hidden, output, lambd):
     rng = np.random.default_rng(ACTS.index(hidden) + 10 * (output == "linear"))
     dims, m = [3, 4, 2, 1], 7
     X = rng.standard_normal((dims[0], m))
@@ -247,11 +481,14 @@ def test_model_gradients_match_finite_differences_in_both_dtypes(hidden, output)
             plus[key][idx] += eps
             minus[key][idx] -= eps
             numeric[key][idx] = (
-                _model_cost(plus, hidden, output, X, Y) - _model_cost(minus, hidden, output, X, Y)
+                _model_cost(plus, hidden, output, X, Y, lambd)
+                - _model_cost(minus, hidden, output, X, Y, lambd)
             ) / (2 * eps)
     for dtype, rtol, atol in [(np.float64, 1e-6, 1e-8), (np.float32, 2e-3, 2e-5)]:
         p = {k: v.astype(dtype) for k, v in params.items()}
-        grads = _model_gradient(p, hidden, output, X.astype(dtype), Y.astype(dtype), dtype)
+        grads = _model_gradient(
+            p, hidden, output, X.astype(dtype), Y.astype(dtype), dtype, lambd=lambd
+        )
         for key in params:
             np.testing.assert_allclose(
                 grads[key], numeric[key], rtol=rtol, atol=atol, err_msg=f"{dtype.__name__} {key}"

@@ -326,20 +326,24 @@ def _check_backward(got, dA, cache, activation, slope):
     dA64, Z64 = np.asarray(dA, dtype=np.float64), np.asarray(Z, dtype=np.float64)
     A64, W64 = np.asarray(A_prev, dtype=np.float64), np.asarray(W, dtype=np.float64)
     m = A64.shape[1]
+    # The oracle's own arithmetic may overflow where dA is huge (AL within a denormal of 0):
+    # there the bound is inf and claims nothing.
     with np.errstate(all="ignore"):
         gp = ACTIVATIONS[activation].derivative(Z64, np.float64(dt.type(slope)))
-    dZ = dA64 if activation == "linear" else dA64 * gp
-    want = (W64.T @ dZ, dZ @ A64.T / m, dZ.sum(axis=1, keepdims=True) / m)
-    # g'(Z) is computed in dt (absolute error a few eps, |g'| <= 1): bound with |dA|
-    bounds = (
-        (W64.shape[0] + 16) * EPS[dt] * (np.abs(W64).T @ np.abs(dA64)),
-        (m + 16) * EPS[dt] * (np.abs(dA64) @ np.abs(A64).T) / m,
-        (m + 16) * EPS[dt] * np.abs(dA64).sum(axis=1, keepdims=True) / m,
-    )
+        dZ = dA64 if activation == "linear" else dA64 * gp
+        want = (W64.T @ dZ, dZ @ A64.T / m, dZ.sum(axis=1, keepdims=True) / m)
+        # g'(Z) is computed in dt (absolute error a few eps, |g'| <= 1): bound with |dA|
+        bounds = (
+            (W64.shape[0] + 16) * EPS[dt] * (np.abs(W64).T @ np.abs(dA64)),
+            (m + 16) * EPS[dt] * (np.abs(dA64) @ np.abs(A64).T) / m,
+            (m + 16) * EPS[dt] * np.abs(dA64).sum(axis=1, keepdims=True) / m,
+        )
     for name, g, w, bound in zip(("dA_prev", "dW", "db"), got, want, bounds, strict=True):
         assert g.dtype == dt
-        err = np.abs(g.astype(np.float64) - w)
-        assert (err <= bound + 4 * TINY[dt]).all(), f"{name}: max error {err.max():.3g}"
+        with np.errstate(all="ignore"):
+            err = np.abs(g.astype(np.float64) - w)
+        ok = (err <= bound + 4 * TINY[dt]) | ~np.isfinite(bound)
+        assert ok.all(), f"{name}: max error {err.max():.3g}"
 
 
 @settings(max_examples=150, deadline=None)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import os
 import threading
 import warnings
@@ -20,6 +21,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from fastnn import _engine, _kernels, reference
+from fastnn._spec import TrainResult
 
 __all__ = ["CrossCheckError", "crosscheck", "set_crosscheck", "crosscheck_enabled", "kernels"]
 
@@ -94,7 +96,8 @@ def compare(name: str, got, want, args, size_hint: int, iterations: int = 1) -> 
             )
 
 
-TRAIN_CHECK_ITERATIONS = 20
+#: Steps of a training run that cross-check mode compares (see _checked_train).
+TRAIN_CHECK_STEPS = 20
 
 
 @contextlib.contextmanager
@@ -106,30 +109,42 @@ def _quietly() -> Iterator[None]:
         yield
 
 
-def _checked_train(kernel, twin, args):
-    """train is checked on a prefix: both run the first TRAIN_CHECK_ITERATIONS iterations from
-    copies of the same parameters and must agree; then the kernel runs the real call. A whole
-    trajectory cannot be held to a fixed tolerance: where gradient descent is unstable (a large
-    learning rate, a relu unit switching off) it amplifies rounding differences of 1e-16 into
-    visibly different, equally valid runs."""
-    (X, Y, Ws, bs, acts, slope, output, lr, n, _), extra = args[:10], args[10:]
-    gram = extra[1] if len(extra) > 1 else False
-    k = min(n, TRAIN_CHECK_ITERATIONS)
-    Ws_k, bs_k = copy.deepcopy(Ws), copy.deepcopy(bs)
-    Ws_r, bs_r = copy.deepcopy(Ws), copy.deepcopy(bs)
-    prefix = (X, Y, Ws_k, bs_k, acts, slope, output, lr, k, 1)
-    got = kernel(*prefix, None, gram)
-    if got[3] is not None:
+def _checked_train(kernel, twin, spec, X, Y, state, callback=None, validation=None):
+    """train is checked on a prefix: both run the first epochs of the same spec (about
+    TRAIN_CHECK_STEPS steps, at least one epoch) from copies of the same state and must agree
+    on costs, validation costs, parameters and optimizer state; then the kernel runs the real
+    call. A whole trajectory cannot be held to a fixed tolerance: where gradient descent is
+    unstable (a large learning rate, a relu unit switching off) it amplifies rounding
+    differences of 1e-16 into visibly different, equally valid runs."""
+    m = X.shape[1]
+    per_epoch = -(-m // spec.mini_batch_size) if spec.mini_batch_size else 1
+    epochs = min(spec.num_epochs, max(1, TRAIN_CHECK_STEPS // per_epoch))
+    prefix = dataclasses.replace(spec, num_epochs=epochs)
+    mine, theirs = state.copy(), state.copy()
+    got = kernel(prefix, X, Y, mine, None, validation)
+    if got.pending is not None:
         # Ctrl-C during the checked prefix: a partial run has nothing to compare, and the
-        # caller's parameters (the prefix trained copies) are those of iteration 0.
-        return [], float("nan"), 0, got[3], -1
+        # caller's state (the prefix trained a copy) is as it was.
+        return TrainResult(pending=got.pending)
     with _quietly():
-        want = twin(X, Y, Ws_r, bs_r, acts, slope, output, lr, k, 1)
-        size = max(max(a.shape) for a in _arrays(args) if isinstance(a, np.ndarray))
-        inputs = [a for a in _arrays(args) if isinstance(a, np.ndarray)]
-        compare("train", got[:3], want[:3], inputs, size, k)
-        compare("train", Ws_k + bs_k, Ws_r + bs_r, inputs, size, k)
-    return kernel(*args)
+        want = twin(prefix, X, Y, theirs, None, validation)
+        inputs = [a for a in (X, Y, state.theta) if isinstance(a, np.ndarray)]
+        size = max(max(a.shape) for a in inputs)
+        steps = epochs * per_epoch
+        compare("train", _summary(got), _summary(want), inputs, size, steps)
+        compare(
+            "train",
+            [mine.theta, *mine.opt_state],
+            [theirs.theta, *theirs.opt_state],
+            inputs,
+            size,
+            steps,
+        )
+    return kernel(spec, X, Y, state, callback, validation)
+
+
+def _summary(result: TrainResult) -> list:
+    return [result.costs, result.validation_costs, result.final_cost, result.n_done]
 
 
 def _compiled(name: str):
@@ -144,14 +159,14 @@ class _Kernels:
         kernel = _compiled(name)
         twin = getattr(reference, name)
 
-        def call(*args):
+        def call(*args, **kwargs):
             if not _state["on"]:
-                return _compiled(name)(*args)
+                return _compiled(name)(*args, **kwargs)
             if name == "train":
-                return _checked_train(_compiled(name), twin, args)
-            got = _compiled(name)(*args)
+                return _checked_train(_compiled(name), twin, *args, **kwargs)
+            got = _compiled(name)(*args, **kwargs)
             with _quietly():
-                want = twin(*copy.deepcopy(args))
+                want = twin(*copy.deepcopy(args), **copy.deepcopy(kwargs))
                 size = max(
                     (max(a.shape) for a in _arrays(args) if isinstance(a, np.ndarray)), default=1
                 )

@@ -1,32 +1,386 @@
 # cython: language_level=3
 """The training engine: whole training runs in compiled code, with the GIL released.
 
-Private. Built on ``_blas.gemm`` and the row loops of ``_rows.pxd``; nothing is allocated
-inside the loop. ``fastnn.reference.train`` is its numpy twin.
+Private. ``train(spec, X, Y, state, callback, validation)`` runs ``spec.num_epochs`` epochs
+(full-batch iterations, or passes of mini-batches) of a ``fastnn._spec.TrainSpec`` on a
+``TrainState`` and returns a ``TrainResult``; ``fastnn.reference.train`` is its numpy twin,
+called the same way. Everything is allocated before the loop starts.
+
+One step (one batch of m columns, ``_step``): forward, per layer one GEMM (``_blas.gemm``) and
+one fused bias+activation pass; the output layer fused with its loss from the logits
+(dZ = A − Y, the loss only when the cost is wanted); backward into the gradient buffer g
+(dA_prev = Wᵀ·dZ before anything changes W; dA0 is never computed). Then one fused optimizer
+pass over θ (``_update``: gd, momentum or Adam, L2 added there, biases excluded by offset).
+Plain gradient descent without L2 skips g: its update is fused into the dW GEMM (beta = 1).
+
+The epoch loop (``_run``) gathers each batch's columns of X and Y through the epoch's
+permutation (numpy's legacy ``RandomState(seed + 1 + E).permutation(m)``, reimplemented in
+_native/fnn_random.h) into a workspace sized by the batch; a full-batch epoch is one step on X
+itself, or, on the Gram path, one step with layer 1 advanced through XᵀX. It takes the GIL only
+for the callback (at recorded costs), a Python decay function (once per epoch) and Ctrl-C
+(checked every 50 ms between steps).
 """
 
 import numpy as np
 
+cimport numpy as cnp
 from cpython.exc cimport PyErr_CheckSignals
-from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_RawFree, PyMem_RawRealloc
 from cython cimport floating
-from libc.math cimport isfinite
-from libc.string cimport memcpy
+from libc.math cimport floor, isfinite, pow
+from libc.stdint cimport int32_t, int64_t, uint32_t
+from libc.string cimport memcpy, memset
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
-from fastnn._blas cimport gemm, operand
+from fastnn._blas cimport gemm, layout
 from fastnn._rows cimport (
     FNN_ACT_LINEAR,
+    FNN_DECAY_CALLABLE,
+    FNN_DECAY_INVERSE,
+    FNN_DECAY_NONE,
+    FNN_DECAY_SCHEDULED,
+    FNN_OPT_GD,
     backward_from_A,
     bias_activation,
+    optimizer_step,
     output_delta,
     output_loss,
     row_sum,
+    sum_sq,
 )
 
 from fastnn._blas import check_dims as _check_dims
-from fastnn._registry import OUTPUTS, get_activation
+from fastnn._registry import DECAY_CALLABLE, DECAYS, OPTIMIZERS, OUTPUTS, get_activation
+from fastnn._spec import TrainResult, theta_layout
 
+cnp.import_array()
+
+cdef extern from "fnn_random.h":
+    ctypedef struct fnn_mt19937:
+        uint32_t key[624]
+        int pos
+    void fnn_mt_seed(fnn_mt19937* st, uint32_t seed) noexcept nogil
+    void fnn_legacy_permutation_i32(fnn_mt19937* st, int32_t* perm, int64_t m) noexcept nogil
+
+
+# ---------------------------------------------------------------------------------------------
+# What the loop works on: plain C structs of pointers, filled once by train()
+# ---------------------------------------------------------------------------------------------
+
+cdef struct Net:
+    int L                 # layers (weights): dims[0] = n_x ... dims[L] = n_L
+    int* dims
+    int* acts             # hidden layers' activation ids (registry / _native/fnn_ids.h)
+    int output            # the output layer's id
+    double slope          # leaky-ReLU slope
+    void** W              # W[l] (dims[l+1], dims[l]), C order, views into θ
+    void** b              # b[l] (dims[l+1],)
+    void** gW             # their gradients, views into g (NULL when the update is fused)
+    void** gb
+    void** A              # A[l]: activations of hidden layer l+1, (dims[l+1], cols)
+    void** D              # D[l]: dA then dZ of layer l+1; for the output Z_L, then dZ_L
+    void* db              # scratch: row sums of dZ (fused path)
+
+cdef struct Spec:
+    int optimizer
+    double lr0, beta1, beta2, epsilon, lambd   # beta1 is β for momentum
+    int decay
+    double decay_rate
+    long long time_interval
+    long long num_epochs
+    long long batch       # 0: full batch
+    long long cost_every
+    long long seed
+    bint early_stopping
+    long long n_iter_no_change
+    double tol
+    double divergence_factor
+    bint fused
+    bint gram
+    long long refresh_every
+
+cdef struct Data:
+    const void* X         # (n_x, m): row-major with leading dimension ldx, or column-major
+    int ldx
+    bint x_rowmajor
+    int m
+    const void* Y         # (n_L, m), C order
+    const void* Xv        # validation data, the same way (NULL: none)
+    int ldxv
+    bint xv_rowmajor
+    int m_val
+    const void* Yv
+    void* Xb              # batch workspace: X's batch columns, in X's layout, ld = n_x or cols
+    void* Yb              # Y's batch columns (n_L, cols)
+    int32_t* perm         # the epoch's permutation (m)
+
+cdef struct Buffers:
+    void* theta
+    void* grad
+    void* v
+    void* s
+    Py_ssize_t n_theta
+    Py_ssize_t n_w        # θ[:n_w] are weights (L2), the rest biases
+    void* snap_theta      # the last good parameters and optimizer state (divergence)
+    void* snap_v
+    void* snap_s
+    Py_ssize_t snap_from  # the snapshot copies θ[snap_from:] (Gram: W1 is tracked through S)
+    void* best            # the parameters with the best validation cost
+    void* VA              # validation workspace: two (widest, vcols) buffers
+    void* VB
+    void** vouts          # the validation forward's outputs per layer: VA, VB, VA, ...
+    int vcols
+    void* G               # Gram path: XᵀX (m, m)
+    void* Z1              # Z1 = W1·X + b1, advanced through G
+    void* S               # Σ (α_t/α_0)·dZ1 since W1 was last materialised
+    void* snap_S
+    Py_ssize_t n_S
+
+cdef struct Outcome:
+    double* costs
+    Py_ssize_t n_costs, cap_costs
+    double* vcosts
+    Py_ssize_t n_vcosts, cap_vcosts
+    double final_cost, first_cost, diverged_cost, best_cost
+    long long t, epoch, diverged_at, best_epoch, no_improvement
+    bint stopped_early, out_of_memory
+
+
+# ---------------------------------------------------------------------------------------------
+# One step
+# ---------------------------------------------------------------------------------------------
+
+cdef void _forward(Net* net, const floating* X, int ldx, bint x_rowmajor, int m,
+                   floating** outs, int first) noexcept nogil:
+    """Z[l] = W[l]·A[l-1] + b[l], A[l] = g(Z[l]) into outs[l] (dims[l+1], m), C order, for the
+    layers from ``first`` on (first = 1: layer 1's output is already in outs[0]); the output
+    layer's outs[L-1] gets Z_L (no activation: it is fused with the loss)."""
+    cdef int L = net.L, l, n, k
+    cdef const floating* prev = X if first == 0 else outs[0]
+    cdef int ld = ldx if first == 0 else m
+    cdef bint rowmajor = x_rowmajor if first == 0 else True
+    for l in range(first, L):
+        n = net.dims[l + 1]
+        k = net.dims[l]
+        gemm(False, False, n, m, k, <floating>1, <floating*>net.W[l], k, True, prev, ld,
+             rowmajor, <floating>0, outs[l], m, True)
+        bias_activation(outs[l], outs[l], <floating*>net.b[l], 1, n, m,
+                        net.acts[l] if l < L - 1 else FNN_ACT_LINEAR, <floating>net.slope)
+        prev, ld, rowmajor = outs[l], m, True
+
+
+cdef void _gram_forward(Net* net, floating* Z1, int m, floating** outs) noexcept nogil:
+    """The Gram path's forward: layer 1's Z1 = W1·X + b1 is kept, not computed; the rest as
+    _forward."""
+    cdef floating zero = 0
+    cdef int n = net.dims[1]
+    if net.L > 1:
+        bias_activation(Z1, outs[0], &zero, 0, n, m, net.acts[0], <floating>net.slope)
+    else:
+        memcpy(outs[0], Z1, <size_t>n * m * sizeof(floating))
+    _forward(net, <const floating*>Z1, m, True, m, outs, 1)
+
+
+cdef double _output(Net* net, const floating* Y, int ldy, int m, bint want_cost) noexcept nogil:
+    """In place D[L-1]: Z_L → dZ_L = g(Z_L) − Y; returns Σ loss (0 unless want_cost). Y (n_L, m)
+    with row stride ldy."""
+    cdef floating* Z = <floating*>net.D[net.L - 1]
+    cdef int n = net.dims[net.L], i
+    cdef double total = 0
+    if ldy == m:
+        if want_cost:
+            return output_loss(Z, Y, <floating*>NULL, Z, <Py_ssize_t>n * m, net.output)
+        output_delta(Z, Y, <Py_ssize_t>n * m, net.output)
+        return 0
+    for i in range(n):
+        if want_cost:
+            total += output_loss(Z + i * m, Y + i * ldy, <floating*>NULL, Z + i * m, m,
+                                 net.output)
+        else:
+            output_delta(Z + i * m, Y + i * ldy, m, net.output)
+    return total
+
+
+cdef void _backward(Net* net, Buffers* buf, const floating* X, int ldx, bint x_rowmajor, int m,
+                    double lr, double lr_ratio, bint fused) noexcept nogil:
+    """Backward from dZ_L in D[L-1]. fused: W ← W − (α/m)·dZ·A_prevᵀ in the dW GEMM (beta = 1)
+    after dA_prev = Wᵀ·dZ, b ← b − α·db. Otherwise dW = (1/m)·dZ·A_prevᵀ and db into g.
+    On the Gram path (fused, full batch) layer 1 advances Z1 and S instead of W1."""
+    cdef int L = net.L, l, n, k, i, j
+    cdef floating* dz
+    cdef floating* db
+    cdef floating* W
+    cdef floating* b
+    cdef floating flr = <floating>lr
+    cdef floating neg_lr_m = -flr / m, inv_m = (<floating>1) / m, acc, ratio = <floating>lr_ratio
+    cdef floating* Zp = <floating*>buf.Z1
+    cdef floating* Sp = <floating*>buf.S
+    for l in range(L - 1, -1, -1):
+        n = net.dims[l + 1]
+        k = net.dims[l]
+        dz = <floating*>net.D[l]
+        W = <floating*>net.W[l]
+        b = <floating*>net.b[l]
+        db = <floating*>net.db if fused else <floating*>net.gb[l]
+        if l == L - 1:
+            for i in range(n):
+                db[i] = row_sum(dz + i * m, m) * inv_m
+        else:
+            backward_from_A(dz, <floating*>net.A[l], db, n, m, net.acts[l],
+                            <floating>net.slope, inv_m)
+        if l > 0:
+            # dA_prev = Wᵀ·dZ first: the fused update below changes W
+            gemm(True, False, k, m, n, <floating>1, W, k, True, dz, m, True, <floating>0,
+                 <floating*>net.D[l - 1], m, True)
+        if not fused:
+            gemm(False, True, n, k, m, inv_m, dz, m, True,
+                 <const floating*>net.A[l - 1] if l > 0 else X, m if l > 0 else ldx,
+                 True if l > 0 else x_rowmajor, <floating>0, <floating*>net.gW[l], k, True)
+            continue
+        if l > 0:
+            gemm(False, True, n, k, m, neg_lr_m, dz, m, True, <floating*>net.A[l - 1], m, True,
+                 <floating>1, W, k, True)
+        elif Zp != NULL:
+            # Gram: Z1 ← Z1 − (α/m)·dZ1·G − α·db1·1ᵀ (= W1_new·X + b1_new); S += (α/α0)·dZ1
+            gemm(False, False, n, m, m, neg_lr_m, dz, m, True, <floating*>buf.G, m, True,
+                 <floating>1, Zp, m, True)
+            for i in range(n):
+                acc = flr * db[i]
+                for j in range(m):
+                    Zp[i * m + j] -= acc
+                    Sp[i * m + j] += ratio * dz[i * m + j]
+        else:
+            gemm(False, True, n, k, m, neg_lr_m, dz, m, True, X, ldx, x_rowmajor, <floating>1,
+                 W, k, True)
+        for i in range(n):
+            b[i] -= flr * db[i]
+
+
+cdef void _update(Spec* spec, Buffers* buf, floating* theta, double lr, int m,
+                  long long t) noexcept nogil:
+    """One optimizer pass over θ with g (t: this step's number, from 1): the weights with
+    L2 (λ/m)·W, then the biases without."""
+    cdef floating* g = <floating*>buf.grad
+    cdef floating* v = <floating*>buf.v
+    cdef floating* s = <floating*>buf.s
+    cdef Py_ssize_t nw = buf.n_w, nb = buf.n_theta - buf.n_w
+    cdef double bc1 = 1 - pow(spec.beta1, <double>t), bc2 = 1 - pow(spec.beta2, <double>t)
+    optimizer_step(spec.optimizer, nw, theta, g, v, s, lr, spec.lambd / m, spec.beta1,
+                   spec.beta2, spec.epsilon, bc1, bc2)
+    optimizer_step(spec.optimizer, nb, theta + nw, g + nw, v + nw if v != NULL else v,
+                   s + nw if s != NULL else s, lr, 0.0, spec.beta1, spec.beta2, spec.epsilon,
+                   bc1, bc2)
+
+
+cdef double _l2_term(Spec* spec, const floating* theta, Py_ssize_t n_w) noexcept nogil:
+    """(λ/2)·Σ‖W‖², the L2 part of a batch's summed cost (the weights are θ[:n_w])."""
+    if spec.lambd == 0:
+        return 0
+    return spec.lambd / 2 * sum_sq(theta, n_w)
+
+
+# ---------------------------------------------------------------------------------------------
+# Batches, validation, snapshots, the Gram path
+# ---------------------------------------------------------------------------------------------
+
+cdef void _gather(Net* net, Data* d, const floating* X, Py_ssize_t start, int cnt) noexcept nogil:
+    """Batch columns perm[start:start+cnt] of X and Y into Xb (X's layout, leading dimension
+    cnt if row-major, n_x if column-major) and Yb (n_L, cnt)."""
+    cdef const floating* Y = <const floating*>d.Y
+    cdef const floating* Xv = <const floating*>d.Xv
+    cdef floating* Xb = <floating*>d.Xb
+    cdef floating* Yb = <floating*>d.Yb
+    cdef const int32_t* idx = d.perm + start
+    cdef int n_x = net.dims[0], n_L = net.dims[net.L], i, j
+    cdef const floating* row
+    cdef floating* out
+    if d.x_rowmajor:
+        for i in range(n_x):
+            row = X + <Py_ssize_t>i * d.ldx
+            out = Xb + <Py_ssize_t>i * cnt
+            for j in range(cnt):
+                out[j] = row[idx[j]]
+    else:
+        for j in range(cnt):
+            memcpy(Xb + <Py_ssize_t>j * n_x, X + <Py_ssize_t>idx[j] * d.ldx,
+                   n_x * sizeof(floating))
+    for i in range(n_L):
+        row = Y + <Py_ssize_t>i * d.m
+        out = Yb + <Py_ssize_t>i * cnt
+        for j in range(cnt):
+            out[j] = row[idx[j]]
+
+
+cdef double _validation_cost(Net* net, Data* d, Buffers* buf,
+                             const floating* Xv) noexcept nogil:
+    """The mean loss (no L2) of the current θ on the validation data Xv, forward in chunks of
+    vcols columns through two ping-pong buffers (buf.vouts: VA, VB, VA, ...)."""
+    cdef const floating* Yv = <const floating*>d.Yv
+    cdef floating** outs = <floating**>buf.vouts
+    cdef int cnt, j0, i, n_L = net.dims[net.L]
+    cdef double total = 0
+    cdef const floating* x
+    cdef floating* Z
+    j0 = 0
+    while j0 < d.m_val:
+        cnt = min(buf.vcols, d.m_val - j0)
+        x = Xv + (j0 if d.xv_rowmajor else <Py_ssize_t>j0 * d.ldxv)
+        _forward(net, x, d.ldxv, d.xv_rowmajor, cnt, outs, 0)
+        Z = outs[net.L - 1]
+        for i in range(n_L):
+            total += output_loss(Z + i * cnt, Yv + <Py_ssize_t>i * d.m_val + j0,
+                                 <floating*>NULL, Z + i * cnt, cnt, net.output)
+        j0 += cnt
+    return total / d.m_val
+
+
+cdef inline void _copy(void* live, void* saved, size_t nbytes, bint to_snapshot) noexcept nogil:
+    if live != NULL:
+        if to_snapshot:
+            memcpy(saved, live, nbytes)
+        else:
+            memcpy(live, saved, nbytes)
+
+
+cdef void _save(Buffers* buf, floating* theta, bint to_snapshot) noexcept nogil:
+    """Snapshot ↔ live: θ[snap_from:], the optimizer state and (Gram) S."""
+    cdef size_t size = sizeof(floating), nfull = buf.n_theta * size
+    _copy(theta + buf.snap_from, <floating*>buf.snap_theta + buf.snap_from,
+          (buf.n_theta - buf.snap_from) * size, to_snapshot)
+    _copy(buf.v, buf.snap_v, nfull, to_snapshot)
+    _copy(buf.s, buf.snap_s, nfull, to_snapshot)
+    _copy(buf.S, buf.snap_S, buf.n_S * size, to_snapshot)
+
+
+cdef void _materialize_W1(Net* net, Data* d, Buffers* buf, const floating* X,
+                          double lr0) noexcept nogil:
+    """Gram path: W1 ← W1 − (α0/m)·S·Xᵀ, S = Σ (α_t/α0)·dZ1 since W1 was last set."""
+    cdef int n = net.dims[1], n_x = net.dims[0], m = d.m
+    gemm(False, True, n, n_x, m, -(<floating>lr0) / m, <floating*>buf.S, m, True, X, d.ldx,
+         d.x_rowmajor, <floating>1, <floating*>net.W[0], n_x, True)
+
+
+cdef void _gram_Z1(Net* net, Data* d, Buffers* buf, const floating* X) noexcept nogil:
+    """Z1 = W1·X + b1."""
+    cdef int n = net.dims[1], n_x = net.dims[0], m = d.m
+    gemm(False, False, n, m, n_x, <floating>1, <floating*>net.W[0], n_x, True, X, d.ldx,
+         d.x_rowmajor, <floating>0, <floating*>buf.Z1, m, True)
+    bias_activation(<floating*>buf.Z1, <floating*>buf.Z1, <floating*>net.b[0], 1, n, m,
+                    FNN_ACT_LINEAR, <floating>0)
+
+
+cdef bint _push(double** arr, Py_ssize_t* n, Py_ssize_t* cap, double value) noexcept nogil:
+    """Append to a growable array; False when out of memory."""
+    cdef double* grown
+    if n[0] == cap[0]:
+        grown = <double*>PyMem_RawRealloc(arr[0], (2 * cap[0] + 16) * sizeof(double))
+        if grown == NULL:
+            return False
+        arr[0] = grown
+        cap[0] = 2 * cap[0] + 16
+    arr[0][n[0]] = value
+    n[0] += 1
+    return True
 
 
 cdef double _now() noexcept nogil:
@@ -35,194 +389,237 @@ cdef double _now() noexcept nogil:
     return ts.tv_sec + 1e-9 * ts.tv_nsec
 
 
-cdef double SIGNAL_CHECK_SECONDS = 0.05  # Ctrl-C is noticed within this long (plus one iteration)
+cdef double SIGNAL_CHECK_SECONDS = 0.05  # Ctrl-C is noticed within this long (plus one step)
 
 
-cdef inline void _copy_all(floating** dst, floating** src, Py_ssize_t* sizes,
-                           Py_ssize_t count) noexcept nogil:
-    cdef Py_ssize_t i
-    for i in range(count):
-        memcpy(dst[i], src[i], sizes[i] * sizeof(floating))
+cdef double _decayed(Spec* spec, long long epoch) noexcept nogil:
+    """The built-in decays' rate after epoch ``epoch``, as the course's update_lr and
+    schedule_lr_decay compute it."""
+    if spec.decay == FNN_DECAY_INVERSE:
+        return 1 / (1 + spec.decay_rate * epoch) * spec.lr0
+    if spec.decay == FNN_DECAY_SCHEDULED:
+        return 1 / (1 + spec.decay_rate * floor(<double>epoch / spec.time_interval)) * spec.lr0
+    return spec.lr0
 
 
-cdef inline void _materialize_W1(floating* W1, const floating* S, const floating* X, int ldx,
-                                 bint x_order, int n, int n_x, int m,
-                                 floating neg_lr_m) noexcept nogil:
-    """Gram path: W1 ← W1 − (α/m)·S·Xᵀ, S = Σ dZ1 over the iterations since W1 was last set."""
-    gemm(False, True, n, n_x, m, neg_lr_m, S, m, True, X, ldx, x_order, <floating>1, W1, n_x,
-         True)
+# ---------------------------------------------------------------------------------------------
+# The run
+# ---------------------------------------------------------------------------------------------
 
-
-cdef inline void _gram_Z1(floating* Z1, const floating* W1, const floating* b1, const floating* X,
-                          int ldx, bint x_order, int n, int n_x, int m) noexcept nogil:
-    """Z1 = W1·X + b1."""
-    gemm(False, False, n, m, n_x, <floating>1, W1, n_x, True, X, ldx, x_order, <floating>0, Z1,
-         m, True)
-    bias_activation(Z1, Z1, b1, 1, n, m, FNN_ACT_LINEAR, <floating>0)
-
-
-def _train(const floating[:, :] X, const floating[:, ::1] Y, list Ws, list bs, list As, list Ds,
-           list saved, floating[::1] db, floating[::1] zeros, const int[::1] acts, floating slope,
-           int output, floating lr, Py_ssize_t num_iterations, Py_ssize_t cost_every,
-           Py_ssize_t refresh_every, double[::1] costs, callback, floating[:, ::1] G,
-           floating[:, ::1] Z1, floating[:, ::1] S):
-    cdef Py_ssize_t L = len(Ws), P = 2 * len(Ws), l, it, i, j, n_costs = 0, done = 0
-    cdef Py_ssize_t snap_it = 0, diverged_at = -1
-    cdef int m = X.shape[1], n_x = X.shape[0], ldx
-    cdef int x_order = operand(X, &ldx)
-    cdef bint gram = G is not None
-    cdef floating** W = <floating**>PyMem_Malloc(8 * L * sizeof(floating*))
-    cdef int* dims = <int*>PyMem_Malloc((L + 1) * sizeof(int))
-    cdef Py_ssize_t* sizes = <Py_ssize_t*>PyMem_Malloc(2 * L * sizeof(Py_ssize_t))
-    if W == NULL or dims == NULL or sizes == NULL:
-        PyMem_Free(W)
-        PyMem_Free(dims)
-        PyMem_Free(sizes)
-        raise MemoryError()
-    cdef floating** B = W + L
-    cdef floating** A = W + 2 * L   # A[l]: activations of layer l + 1, (n_{l+1}, m)
-    cdef floating** D = W + 3 * L   # D[l]: dA then dZ of layer l + 1 (for the output: Z_L then dZ_L)
-    cdef floating** live = W + 4 * L   # what a snapshot copies: W1 (or S on the Gram path), W2.., b..
-    cdef floating** snap = W + 6 * L  # 2L each: W1 (or S), W2.., b1..
-    cdef floating[:, ::1] mv
-    cdef floating* prev
-    cdef floating* dz
-    cdef floating* Zp = &Z1[0, 0] if gram else NULL
-    cdef floating* Sp = &S[0, 0] if gram else NULL
-    cdef floating* Gp = &G[0, 0] if gram else NULL
-    cdef floating neg_lr_m = -lr / m, inv_m = (<floating>1) / m, acc
-    cdef int n, k
-    cdef bint want_cost
-    cdef double cost = 0, final_cost = float("nan"), last_check = _now()
+cdef object _run(floating* theta, Net* net, Spec* spec, Data* d, Buffers* buf, Outcome* out,
+                 object callback, object decay_fn):
+    """Run spec.num_epochs epochs from out.epoch / out.t on θ (theta = buf.theta, typed);
+    returns the exception that stopped the run early (Ctrl-C, the callback's, a decay
+    function's), or None."""
+    cdef long long e, E, E0 = out.epoch, start, snap_epoch = out.epoch, snap_t = out.t
+    cdef int m = d.m, cnt, ld
+    cdef bint minibatch = spec.batch > 0, record, want_cost, stop
+    cdef double lr = spec.lr0, cost = 0, total, now, last_check = _now()
+    cdef fnn_mt19937 rng
+    cdef floating** outs = <floating**>net.A  # hidden activations, then the output's Z_L
+    cdef const floating* X = <const floating*>d.X
+    cdef const floating* Y = <const floating*>d.Y
+    cdef const floating* Xv = <const floating*>d.Xv
+    cdef floating* Xb = <floating*>d.Xb
+    cdef floating* Yb = <floating*>d.Yb
+    cdef floating* Z1 = <floating*>buf.Z1
     pending = None
-    dims[0] = n_x
-    for l in range(L):
-        mv = Ws[l]
-        W[l] = &mv[0, 0]
-        dims[l + 1] = mv.shape[0]
-        live[l] = Sp if (gram and l == 0) else W[l]
-        sizes[l] = mv.shape[0] * mv.shape[1] if not (gram and l == 0) else S.shape[0] * S.shape[1]
-        mv = bs[l]
-        B[l] = &mv[0, 0]
-        live[L + l] = B[l]
-        sizes[L + l] = mv.shape[0]
-        mv = Ds[l]
-        D[l] = &mv[0, 0]
-        if l < L - 1:
-            mv = As[l]
-            A[l] = &mv[0, 0]
-    for i in range(P):
-        mv = saved[i]
-        snap[i] = &mv[0, 0]
+    if spec.decay != FNN_DECAY_NONE and E0 > 0:
+        # a continued run starts at the rate its last epoch left
+        if spec.decay == FNN_DECAY_CALLABLE:
+            lr = _checked_rate(decay_fn(spec.lr0, E0 - 1, spec.decay_rate))
+        else:
+            lr = _decayed(spec, E0 - 1)
     try:
         with nogil:
-            if gram:
+            if spec.gram:
                 # G = XᵀX once; Z1 = W1·X + b1 is then advanced without touching X.
-                gemm(True, False, m, m, n_x, <floating>1, &X[0, 0], ldx, x_order, &X[0, 0], ldx,
-                     x_order, <floating>0, Gp, m, True)
-                _gram_Z1(Zp, W[0], B[0], &X[0, 0], ldx, x_order, dims[1], n_x, m)
-            _copy_all(snap, live, sizes, P)
-            for it in range(num_iterations):
-                want_cost = (cost_every > 0 and it % cost_every == 0) or it == num_iterations - 1
-                # Forward: Z = W·A_prev (GEMM), then one pass adding b and applying g in place.
-                prev = NULL
-                for l in range(L):
-                    n = dims[l + 1]
-                    k = dims[l]
-                    if l == 0 and gram:
-                        if L > 1:
-                            bias_activation(Zp, A[0], &zeros[0], 1, n, m, acts[0], slope)
-                            prev = A[0]
-                        else:
-                            memcpy(D[0], Zp, <size_t>n * m * sizeof(floating))
-                        continue
-                    if l == 0:
-                        gemm(False, False, n, m, k, <floating>1, W[0], k, True, &X[0, 0], ldx,
-                             x_order, <floating>0, A[0] if L > 1 else D[0], m, True)
+                gemm(True, False, m, m, net.dims[0], <floating>1, X, d.ldx, d.x_rowmajor, X,
+                     d.ldx, d.x_rowmajor, <floating>0, <floating*>buf.G, m, True)
+                _gram_Z1(net, d, buf, X)
+            _save(buf, theta, True)
+            for e in range(spec.num_epochs):
+                E = E0 + e
+                record = spec.cost_every > 0 and E % spec.cost_every == 0
+                want_cost = record or e == spec.num_epochs - 1
+                stop = False
+                if not minibatch:
+                    # --- one full-batch step; its cost is that of the parameters before it
+                    if spec.gram:
+                        _gram_forward(net, Z1, m, outs)
                     else:
-                        gemm(False, False, n, m, k, <floating>1, W[l], k, True, prev, m, True,
-                             <floating>0, A[l] if l < L - 1 else D[l], m, True)
-                    if l < L - 1:
-                        bias_activation(A[l], A[l], B[l], 1, n, m, acts[l], slope)
-                        prev = A[l]
-                    else:
-                        bias_activation(D[l], D[l], B[l], 1, n, m, FNN_ACT_LINEAR, slope)
-                # Output fused with the loss, in place: D[L-1] goes from Z_L to dZ_L = A_L − Y.
-                n = dims[L]
-                if want_cost:
-                    cost = output_loss(D[L - 1], &Y[0, 0], <floating*>NULL, D[L - 1],
-                                       <Py_ssize_t>n * m, output) / m
-                    if not isfinite(cost):
-                        # Diverged: back to the last parameters whose cost was finite, and stop.
-                        _copy_all(live, snap, sizes, P)
-                        diverged_at = it
-                        final_cost = cost
-                        break
-                    _copy_all(snap, live, sizes, P)
-                    snap_it = it
+                        _forward(net, X, d.ldx, d.x_rowmajor, m, outs, 0)
+                    total = _output(net, Y, m, m, want_cost)
+                    if want_cost:
+                        cost = (total + _l2_term(spec, theta, buf.n_w)) / m
+                        if _diverged(spec, out, cost, E):
+                            break
+                        _save(buf, theta, True)
+                        snap_epoch = E
+                        snap_t = out.t
+                        out.final_cost = cost
+                        if record and not _push(&out.costs, &out.n_costs, &out.cap_costs, cost):
+                            out.out_of_memory = True
+                            break
+                    if spec.early_stopping and record:
+                        if not _early_stopping(spec, buf, out, theta,
+                                               _validation_cost(net, d, buf, Xv), E):
+                            break
+                        stop = out.stopped_early
+                    if not stop:
+                        _backward(net, buf, X, d.ldx, d.x_rowmajor, m, lr, lr / spec.lr0,
+                                  spec.fused)
+                        out.t += 1
+                        if not spec.fused:
+                            _update(spec, buf, theta, lr, m, out.t)
+                        out.epoch = E + 1
+                        if spec.refresh_every > 0 and (e + 1) % spec.refresh_every == 0:
+                            # Bound the Gram path's drift: W1 from S, Z1 from W1; S restarts.
+                            _materialize_W1(net, d, buf, X, spec.lr0)
+                            _gram_Z1(net, d, buf, X)
+                            _rebase_S(buf, <floating*>buf.S)
                 else:
-                    output_delta(D[L - 1], &Y[0, 0], <Py_ssize_t>n * m, output)
-                # Backward with SGD fused into the dW GEMM (beta = 1): dA_prev = Wᵀ·dZ first.
-                for l in range(L - 1, -1, -1):
-                    n = dims[l + 1]
-                    k = dims[l]
-                    dz = D[l]
-                    if l == L - 1:
-                        for i in range(n):
-                            db[i] = row_sum(dz + i * m, m) * inv_m
-                    else:
-                        backward_from_A(dz, A[l], &db[0], n, m, acts[l], slope, inv_m)
-                    if l > 0:
-                        gemm(True, False, k, m, n, <floating>1, W[l], k, True, dz, m, True,
-                             <floating>0, D[l - 1], m, True)
-                        gemm(False, True, n, k, m, neg_lr_m, dz, m, True, A[l - 1], m, True,
-                             <floating>1, W[l], k, True)
-                    elif gram:
-                        # Z1 ← Z1 − (α/m)·dZ1·G − α·db1·1ᵀ (= W1_new·X + b1_new); S += dZ1.
-                        gemm(False, False, n, m, m, neg_lr_m, dz, m, True, Gp, m, True,
-                             <floating>1, Zp, m, True)
-                        for i in range(n):
-                            acc = lr * db[i]
-                            for j in range(m):
-                                Zp[i * m + j] -= acc
-                                Sp[i * m + j] += dz[i * m + j]
-                    else:
-                        gemm(False, True, n, k, m, neg_lr_m, dz, m, True, &X[0, 0], ldx,
-                             x_order, <floating>1, W[0], k, True)
-                    for i in range(n):
-                        B[l][i] -= lr * db[i]
-                done = it + 1
-                if it == num_iterations - 1:
-                    final_cost = cost
-                if gram and refresh_every > 0 and done % refresh_every == 0:
-                    # Bound rounding drift: W1 from S, Z1 from W1; the snapshot of S is rebased.
-                    _materialize_W1(W[0], Sp, &X[0, 0], ldx, x_order, dims[1], n_x, m, neg_lr_m)
-                    _gram_Z1(Zp, W[0], B[0], &X[0, 0], ldx, x_order, dims[1], n_x, m)
-                    for i in range(sizes[0]):
-                        snap[0][i] -= Sp[i]
-                        Sp[i] = 0
-                if cost_every > 0 and it % cost_every == 0:
-                    costs[n_costs] = cost
-                    n_costs += 1
-                    if callback is not None:
-                        with gil:
-                            callback(it, cost)
-                if _now() - last_check > SIGNAL_CHECK_SECONDS:
+                    # --- one epoch of mini-batches through the epoch's permutation
+                    fnn_mt_seed(&rng, <uint32_t>(spec.seed + 1 + E))
+                    fnn_legacy_permutation_i32(&rng, d.perm, m)
+                    total = 0
+                    start = 0
+                    while start < m:
+                        cnt = <int>min(spec.batch, m - start)
+                        _gather(net, d, X, start, cnt)
+                        ld = cnt if d.x_rowmajor else net.dims[0]
+                        _forward(net, Xb, ld, d.x_rowmajor, cnt, outs, 0)
+                        if want_cost:
+                            total += _output(net, Yb, cnt, cnt, True)
+                            total += _l2_term(spec, theta, buf.n_w)
+                        else:
+                            _output(net, Yb, cnt, cnt, False)
+                        _backward(net, buf, Xb, ld, d.x_rowmajor, cnt, lr, 1.0, spec.fused)
+                        out.t += 1
+                        if not spec.fused:
+                            _update(spec, buf, theta, lr, cnt, out.t)
+                        start += cnt
+                        now = _now()
+                        if now - last_check > SIGNAL_CHECK_SECONDS:
+                            last_check = now
+                            with gil:
+                                PyErr_CheckSignals()
+                    out.epoch = E + 1
+                    if want_cost:
+                        cost = total / m
+                        if _diverged(spec, out, cost, E):
+                            break
+                        _save(buf, theta, True)
+                        snap_epoch = E + 1
+                        snap_t = out.t
+                        out.final_cost = cost
+                        if record and not _push(&out.costs, &out.n_costs, &out.cap_costs, cost):
+                            out.out_of_memory = True
+                            break
+                    if spec.early_stopping:
+                        if not _early_stopping(spec, buf, out, theta,
+                                               _validation_cost(net, d, buf, Xv), E + 1):
+                            break
+                        stop = out.stopped_early
+                # --- after epoch E: the decayed rate, the callback, Ctrl-C
+                if spec.decay == FNN_DECAY_CALLABLE:
+                    with gil:
+                        lr = _checked_rate(decay_fn(spec.lr0, E, spec.decay_rate))
+                elif spec.decay != FNN_DECAY_NONE:
+                    lr = _decayed(spec, E)
+                if record and callback is not None:
+                    with gil:
+                        callback(E, cost)
+                if stop:
+                    break
+                now = _now()
+                if now - last_check > SIGNAL_CHECK_SECONDS:
+                    last_check = now
                     with gil:
                         PyErr_CheckSignals()
-                    last_check = _now()
-    except BaseException as exc:  # Ctrl-C or the callback: report after the parameters are safe
+    except BaseException as exc:  # Ctrl-C, the callback, the decay: report once θ is safe
         pending = exc
     finally:
-        if gram:
-            with nogil:
-                _materialize_W1(W[0], Sp, &X[0, 0], ldx, x_order, dims[1], n_x, m, neg_lr_m)
-        PyMem_Free(W)
-        PyMem_Free(dims)
-        PyMem_Free(sizes)
-    if diverged_at >= 0:
-        done = snap_it
-    return n_costs, final_cost, done, pending, diverged_at
+        with nogil:
+            if out.diverged_at >= 0:
+                # back to the last parameters (and optimizer state) whose cost passed
+                _save(buf, theta, False)
+                out.epoch = snap_epoch
+                out.t = snap_t
+            elif spec.early_stopping and out.best_epoch >= 0:
+                memcpy(theta, buf.best, buf.n_theta * sizeof(floating))
+            if spec.gram:
+                _materialize_W1(net, d, buf, X, spec.lr0)
+    return pending
+
+
+cdef bint _diverged(Spec* spec, Outcome* out, double cost, long long epoch) noexcept nogil:
+    """The divergence rule: a cost that is not finite, or above divergence_factor times the
+    first cost of the run (when that is > 0)."""
+    if out.first_cost != out.first_cost:
+        out.first_cost = cost
+    if isfinite(cost) and not (out.first_cost > 0
+                               and cost > spec.divergence_factor * out.first_cost):
+        return False
+    out.diverged_at = epoch
+    out.diverged_cost = cost
+    return True
+
+
+cdef void _rebase_S(Buffers* buf, floating* S) noexcept nogil:
+    """After W1 absorbed S (a Gram refresh): the snapshot of S is rebased, S restarts at 0."""
+    cdef floating* snap = <floating*>buf.snap_S
+    cdef Py_ssize_t i
+    for i in range(buf.n_S):
+        snap[i] -= S[i]
+        S[i] = 0
+
+
+cdef bint _early_stopping(Spec* spec, Buffers* buf, Outcome* out, const floating* theta,
+                          double vcost, long long epoch) noexcept nogil:
+    """Record a validation cost (the parameters reflect ``epoch`` epochs); keep the best
+    parameters; set out.stopped_early when it has not improved by tol for n_iter_no_change
+    validations (scikit-learn's rule). False when out of memory."""
+    if not _push(&out.vcosts, &out.n_vcosts, &out.cap_vcosts, vcost):
+        out.out_of_memory = True
+        return False
+    if vcost > out.best_cost - spec.tol:
+        out.no_improvement += 1
+    else:
+        out.no_improvement = 0
+    if vcost < out.best_cost:
+        out.best_cost = vcost
+        out.best_epoch = epoch
+        memcpy(buf.best, theta, buf.n_theta * sizeof(floating))
+    if out.no_improvement >= spec.n_iter_no_change:
+        out.stopped_early = True
+    return True
+
+
+cdef double _checked_rate(object rate) except? -1:
+    """A Python decay function's result: a finite number > 0."""
+    try:
+        value = float(rate)
+    except (TypeError, ValueError, OverflowError):
+        raise TypeError(f"decay must return a number; got {rate!r}") from None
+    if not (value > 0 and value < float("inf")):
+        raise ValueError(f"decay must return a finite learning rate > 0; got {rate!r}")
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry points
+# ---------------------------------------------------------------------------------------------
+
+def _permutation(Py_ssize_t m, uint32_t seed):
+    """Test hook: the permutation epoch E draws with seed s = seed + 1 + E (fnn_random.h), which
+    must equal np.random.RandomState(s).permutation(m)."""
+    cdef int32_t[::1] perm = np.empty(m, np.int32)
+    cdef fnn_mt19937 rng
+    fnn_mt_seed(&rng, seed)
+    if m:
+        fnn_legacy_permutation_i32(&rng, &perm[0], m)
+    return np.asarray(perm)
 
 
 def gram_is_cheaper(dims, m, num_iterations):
@@ -239,61 +636,218 @@ def gram_is_cheaper(dims, m, num_iterations):
     return gram < 0.8 * direct
 
 
-def train(X, Y, Ws, bs, activations, slope, output, learning_rate, num_iterations, cost_every,
-          callback=None, gram=False):
-    """Full-batch gradient descent over all layers, entirely in compiled code, in place on the
-    parameter lists ``Ws`` (W1..WL, C-contiguous) and ``bs`` (b1..bL).
+cdef void* _ptr(object a, Py_ssize_t byte_offset=0):
+    """The data pointer of array ``a`` (NULL for None), ``byte_offset`` bytes in."""
+    return NULL if a is None else <char*>cnp.PyArray_DATA(<cnp.ndarray>a) + byte_offset
 
-    Per iteration: forward (GEMM + fused bias/activation; Z never stored), output fused with the
-    loss (dZ_L = A_L − Y; the cost only on recorded iterations and the last), backward computing
-    dA_prev = Wᵀ·dZ before the update W ← W − (α/m)·dZ·A_prevᵀ fused into the GEMM (beta = 1),
-    b ← b − α·db; dA0 is never computed. ``callback(i, cost)`` runs with the GIL each time a cost
-    is recorded (iterations 0, cost_every, …); Ctrl-C is checked every 50 ms.
 
-    ``gram=True`` (wide inputs, n_x > m): G = XᵀX once, then Z1 ← Z1 − (α/m)·dZ1·G − α·db1·1ᵀ,
-    S ← S + dZ1 each iteration, and W1 = W1₀ − (α/m)·S·Xᵀ when training stops (float32 refreshes
-    W1 and Z1 every 250 iterations to bound drift). Equal to the direct path in exact arithmetic.
+cdef int _operand_of(object a, int* ld) except -2:
+    cdef int order = layout(a.shape[0], a.shape[1], a.strides[0] // a.itemsize,
+                            a.strides[1] // a.itemsize, ld)
+    if order < 0:
+        raise ValueError("internal: operand not readable by BLAS; the caller must copy it")
+    return order
 
-    A non-finite cost stops training and restores the parameters of the last iteration whose cost
-    was finite. Returns (costs, final_cost, n_done, exception, diverged_at): the recorded costs,
-    the cost at the last iteration, the number of iterations the parameters now reflect, the
-    exception that stopped training early (KeyboardInterrupt or the callback's) or None, and the
-    iteration whose cost was not finite (-1 if none).
+
+def train(spec, X, Y, state, callback=None, validation=None):
+    """Run ``spec`` (a fastnn._spec.TrainSpec) on ``state`` (a TrainState: θ and the optimizer
+    state, updated in place, with state.t and state.epoch) over X (n_x, m), any BLAS-readable
+    layout, and Y (n_L, m), C order, of θ's dtype. ``validation``: (X_val, Y_val) the same way,
+    or None. ``callback(E, cost)`` runs with the GIL at each recorded cost. Returns a
+    TrainResult (see fastnn._spec); validation is the caller's (fastnn._training).
     """
-    L = len(Ws)
-    if len(bs) != L or len(activations) != L - 1 or L < 1:
-        raise ValueError("train: need one b per W and one activation per hidden layer")
+    dims = list(state.layer_dims)
+    L = len(dims) - 1
+    dtype = state.theta.dtype
     m = X.shape[1]
-    dims = [X.shape[0]] + [W.shape[0] for W in Ws]
-    for l, (W, b) in enumerate(zip(Ws, bs)):
-        if W.shape != (dims[l + 1], dims[l]) or b.shape != (dims[l + 1], 1):
-            raise ValueError(f"train: layer {l + 1} has W {W.shape}, b {b.shape}")
-        if not (W.flags.c_contiguous and b.flags.c_contiguous):
-            raise ValueError("train: parameters must be C-contiguous (they are updated in place)")
-    if Y.shape != (dims[-1], m):
-        raise ValueError(f"train: Y {Y.shape} must be ({dims[-1]}, {m})")
+    if X.shape[0] != dims[0] or Y.shape != (dims[-1], m) or len(spec.activations) != L - 1:
+        raise ValueError(f"train: X {X.shape}, Y {Y.shape} do not fit layers {dims}")
+    if X.dtype != dtype or Y.dtype != dtype or not Y.flags.c_contiguous:
+        raise ValueError("train: X, Y and θ must share one dtype; Y must be C-contiguous")
     _check_dims(m, *dims)
-    if num_iterations < 0 or cost_every < 0:
-        raise ValueError("train: num_iterations and cost_every must be >= 0")
-    dtype = Ws[0].dtype
-    As = [np.empty((n, m), dtype=dtype) for n in dims[1:-1]]
-    Ds = [np.empty((n, m), dtype=dtype) for n in dims[1:]]
-    db = np.empty(max(dims[1:]), dtype=dtype)
-    zeros = np.zeros(dims[1], dtype=dtype)
-    acts = np.array([get_activation(a).id for a in activations] or [0], dtype=np.intc)
-    n_record = (num_iterations + cost_every - 1) // cost_every if cost_every else 0
-    costs = np.empty(max(n_record, 1), dtype=np.float64)
-    if gram:
-        G = np.empty((m, m), dtype=dtype)
-        Z1 = np.empty((dims[1], m), dtype=dtype)
-        S = np.zeros((dims[1], m), dtype=dtype)
+    batch = spec.mini_batch_size or 0
+    cols = min(batch, m) if batch else m
+    gram = bool(spec.gram)
+    if gram and (batch or not spec.fused or validation is not None):
+        raise ValueError("train: the Gram path is for full-batch gradient descent without L2 "
+                         "or validation")
+    opt = OPTIMIZERS[spec.optimizer]
+    if state.optimizer != spec.optimizer or len(state.opt_state) != opt.n_state:
+        raise ValueError(f"train: the state belongs to optimizer {state.optimizer!r}, "
+                         f"not {spec.optimizer!r}")
+    widest = max(dims[1:])
+
+    # workspace (nothing is allocated inside the loop)
+    As = [np.empty(dims[l + 1] * cols, dtype) for l in range(L)]  # A[0..L-2], then Z_L / dZ_L
+    Ds = [np.empty(dims[l + 1] * cols, dtype) for l in range(L - 1)] + [As[-1]]
+    grad = None if spec.fused else np.empty_like(state.theta)
+    db = np.empty(widest, dtype)
+    if batch:
+        Xb = np.empty(dims[0] * cols, dtype)
+        Yb = np.empty(dims[-1] * cols, dtype)
+        perm = np.empty(m, np.int32)
     else:
-        G = Z1 = S = None
-    first = S if gram else Ws[0]
-    saved = [np.empty_like(p).reshape(p.shape[0], -1) for p in [first, *Ws[1:], *bs]]
-    refresh = 250 if (gram and dtype == np.float32) else 0
-    n_costs, final_cost, done, pending, diverged_at = _train(
-        X, Y, list(Ws), list(bs), As, Ds, saved, db, zeros, acts, slope, OUTPUTS[output].id,
-        learning_rate, num_iterations, cost_every, refresh, costs, callback, G, Z1, S
-    )
-    return costs[:n_costs].tolist(), final_cost, done, pending, diverged_at
+        Xb = Yb = perm = None
+    snap_theta = np.empty_like(state.theta)
+    snap_v = None if state.v is None else np.empty_like(state.theta)
+    snap_s = None if state.s is None else np.empty_like(state.theta)
+    if gram:
+        G = np.empty((m, m), dtype)
+        Z1 = np.empty((dims[1], m), dtype)
+        S = np.zeros((dims[1], m), dtype)
+        snap_S = np.empty_like(S)
+    else:
+        G = Z1 = S = snap_S = None
+    if validation is not None:
+        Xv, Yv = validation
+        if Xv.shape[0] != dims[0] or Yv.shape != (dims[-1], Xv.shape[1]):
+            raise ValueError(f"train: validation X {Xv.shape}, Y {Yv.shape} do not fit {dims}")
+        if Xv.dtype != dtype or Yv.dtype != dtype or not Yv.flags.c_contiguous:
+            raise ValueError("train: validation data must have θ's dtype, Y C-contiguous")
+        _check_dims(Xv.shape[1])
+        vcols = min(Xv.shape[1], max(cols, 256))
+        VA = np.empty(widest * vcols, dtype)
+        VB = np.empty(widest * vcols, dtype)
+        best = np.empty_like(state.theta)
+    else:
+        Xv = Yv = VA = VB = best = None
+        vcols = 0
+
+    cdef Net net
+    cdef Spec s
+    cdef Data d
+    cdef Buffers buf
+    cdef Outcome out
+    memset(&net, 0, sizeof(Net))
+    memset(&s, 0, sizeof(Spec))
+    memset(&d, 0, sizeof(Data))
+    memset(&buf, 0, sizeof(Buffers))
+    memset(&out, 0, sizeof(Outcome))
+    cdef int[::1] dims_mv = np.array(dims, dtype=np.intc)
+    cdef int[::1] acts_mv = np.array([get_activation(a).id for a in spec.activations] or [0],
+                                     dtype=np.intc)
+    cdef void** ptrs = <void**>PyMem_Malloc(7 * L * sizeof(void*))
+    if ptrs == NULL:
+        raise MemoryError()
+    cdef int l, ld
+    cdef Py_ssize_t item = state.theta.itemsize
+    W_at, b_at = theta_layout(dims)
+    try:
+        net.L = L
+        net.dims = &dims_mv[0]
+        net.acts = &acts_mv[0]
+        net.output = OUTPUTS[spec.output].id
+        net.slope = spec.slope
+        net.W = ptrs
+        net.b = ptrs + net.L
+        net.gW = ptrs + 2 * net.L
+        net.gb = ptrs + 3 * net.L
+        net.A = ptrs + 4 * net.L
+        net.D = ptrs + 5 * net.L
+        buf.vouts = ptrs + 6 * net.L
+        for l in range(L):
+            net.W[l] = _ptr(state.theta, W_at[l][0] * item)
+            net.b[l] = _ptr(state.theta, b_at[l][0] * item)
+            net.gW[l] = _ptr(grad, W_at[l][0] * item)
+            net.gb[l] = _ptr(grad, b_at[l][0] * item)
+            net.A[l] = _ptr(As[l])
+            net.D[l] = _ptr(Ds[l])
+            buf.vouts[l] = _ptr(VA if l % 2 == 0 else VB)
+        net.db = _ptr(db)
+
+        s.optimizer = opt.id
+        s.lr0 = spec.learning_rate
+        s.beta1 = spec.beta if spec.optimizer == "momentum" else spec.beta1
+        s.beta2 = spec.beta2
+        s.epsilon = spec.epsilon
+        s.lambd = spec.lambd
+        if spec.decay is None:
+            s.decay = FNN_DECAY_NONE
+        elif callable(spec.decay):
+            s.decay = DECAY_CALLABLE
+        else:
+            s.decay = DECAYS[spec.decay].id
+        s.decay_rate = spec.decay_rate
+        s.time_interval = spec.time_interval
+        s.num_epochs = spec.num_epochs
+        s.batch = batch
+        s.cost_every = spec.cost_every
+        s.seed = spec.seed
+        s.early_stopping = validation is not None
+        s.n_iter_no_change = spec.n_iter_no_change
+        s.tol = spec.tol
+        s.divergence_factor = spec.divergence_factor
+        s.fused = spec.fused
+        s.gram = gram
+        s.refresh_every = 250 if (gram and dtype == np.float32) else 0
+
+        d.X = _ptr(X)
+        d.x_rowmajor = _operand_of(X, &ld)
+        d.ldx = ld
+        d.m = m
+        d.Y = _ptr(Y)
+        if Xv is not None:
+            d.Xv = _ptr(Xv)
+            d.xv_rowmajor = _operand_of(Xv, &ld)
+            d.ldxv = ld
+            d.m_val = Xv.shape[1]
+            d.Yv = _ptr(Yv)
+        d.Xb = _ptr(Xb)
+        d.Yb = _ptr(Yb)
+        d.perm = <int32_t*>_ptr(perm)
+
+        buf.theta = _ptr(state.theta)
+        buf.grad = _ptr(grad)
+        buf.v = _ptr(state.v)
+        buf.s = _ptr(state.s)
+        buf.n_theta = state.theta.size
+        buf.n_w = state.n_w
+        buf.snap_theta = _ptr(snap_theta)
+        buf.snap_v = _ptr(snap_v)
+        buf.snap_s = _ptr(snap_s)
+        buf.snap_from = dims[0] * dims[1] if gram else 0
+        buf.best = _ptr(best)
+        buf.VA = _ptr(VA)
+        buf.VB = _ptr(VB)
+        buf.vcols = vcols
+        buf.G = _ptr(G)
+        buf.Z1 = _ptr(Z1)
+        buf.S = _ptr(S)
+        buf.snap_S = _ptr(snap_S)
+        buf.n_S = 0 if S is None else S.size
+
+        out.t = state.t
+        out.epoch = state.epoch
+        out.first_cost = float("nan")
+        out.final_cost = float("nan")
+        out.diverged_cost = float("nan")
+        out.best_cost = float("inf")
+        out.diverged_at = -1
+        out.best_epoch = -1
+        decay_fn = spec.decay if callable(spec.decay) else None
+        epoch0 = state.epoch
+        if dtype == np.float32:
+            pending = _run(<float*>buf.theta, &net, &s, &d, &buf, &out, callback, decay_fn)
+        else:
+            pending = _run(<double*>buf.theta, &net, &s, &d, &buf, &out, callback, decay_fn)
+        if out.out_of_memory and pending is None:
+            pending = MemoryError("training: no memory left to record the costs")
+        state.t, state.epoch = out.t, out.epoch
+        return TrainResult(
+            costs=[out.costs[i] for i in range(out.n_costs)],
+            validation_costs=[out.vcosts[i] for i in range(out.n_vcosts)],
+            final_cost=out.final_cost,
+            n_done=out.epoch - epoch0,
+            pending=pending,
+            diverged_at=out.diverged_at,
+            diverged_cost=out.diverged_cost,
+            first_cost=out.first_cost,
+            best_cost=out.best_cost,
+            best_epoch=out.best_epoch,
+            stopped_early=bool(out.stopped_early),
+        )
+    finally:
+        PyMem_Free(ptrs)
+        PyMem_RawFree(out.costs)
+        PyMem_RawFree(out.vcosts)
+

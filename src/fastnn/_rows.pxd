@@ -52,6 +52,13 @@ cdef extern from "fnn_rows.h":
     void fnn_small_gemm_f(int, int, int, float, const float*, Py_ssize_t, Py_ssize_t,
                           const float*, Py_ssize_t, Py_ssize_t, float, float*, Py_ssize_t,
                           Py_ssize_t) noexcept nogil
+    void fnn_optimizer_step_d(int, Py_ssize_t, double*, const double*, double*, double*, double,
+                              double, double, double, double, double, double, double,
+                              double) noexcept nogil
+    void fnn_optimizer_step_f(int, Py_ssize_t, float*, const float*, float*, float*, float, float,
+                              float, float, float, float, float, float, float) noexcept nogil
+    double fnn_sum_sq_d(const double*, Py_ssize_t) noexcept nogil
+    double fnn_sum_sq_f(const float*, Py_ssize_t) noexcept nogil
 
 from cython cimport floating
 
@@ -154,3 +161,26 @@ cdef inline double cross_entropy(const floating* AL, const floating* Y,
         return fnn_cross_entropy_f(AL, Y, count)
     else:
         return fnn_cross_entropy_d(AL, Y, count)
+
+
+cdef inline void optimizer_step(int optimizer, Py_ssize_t n, floating* theta, const floating* g,
+                                floating* v, floating* s, double lr, double l2, double beta1,
+                                double beta2, double eps, double bc1,
+                                double bc2) noexcept nogil:
+    """One fused optimizer pass over θ[0..n) (see _native/fnn_optim_t.h); the coefficients are
+    rounded to the parameters' type once, here."""
+    if floating is float:
+        fnn_optimizer_step_f(optimizer, n, theta, g, v, s, <float>lr, <float>l2, <float>beta1,
+                             <float>(1 - beta1), <float>beta2, <float>(1 - beta2), <float>eps,
+                             <float>bc1, <float>bc2)
+    else:
+        fnn_optimizer_step_d(optimizer, n, theta, g, v, s, lr, l2, beta1, 1 - beta1, beta2,
+                             1 - beta2, eps, bc1, bc2)
+
+
+cdef inline double sum_sq(const floating* x, Py_ssize_t n) noexcept nogil:
+    """Σ x², summed in double."""
+    if floating is float:
+        return fnn_sum_sq_f(x, n)
+    else:
+        return fnn_sum_sq_d(x, n)

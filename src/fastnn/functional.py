@@ -282,7 +282,7 @@ def _train_course_model(
     Prints "Cost after iteration i: J" every 100 iterations when print_cost, and (as the course's
     operator precedence does) always after the last iteration.
     """
-    from fastnn.model import _fit_arrays
+    from fastnn._training import train_parameters
 
     lr = check_learning_rate(learning_rate)
     num_iterations = check_count(num_iterations, "num_iterations")
@@ -291,7 +291,7 @@ def _train_course_model(
         if print_cost:
             print(f"Cost after iteration {i}: {cost}")
 
-    Ws, bs, costs, final_cost, _ = _fit_arrays(
+    Ws, bs, result = train_parameters(
         X,
         Y,
         parameters,
@@ -303,6 +303,7 @@ def _train_course_model(
         100,
         report,
     )
+    costs, final_cost = result.costs, result.final_cost
     if num_iterations and (not print_cost or (num_iterations - 1) % 100):
         print(f"Cost after iteration {num_iterations - 1}: {final_cost}")
     parameters = {}

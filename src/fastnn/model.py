@@ -1,10 +1,12 @@
 """``fastnn.Model``: a fully-connected network in the course's notation, trained in compiled code.
 
 X is (n_x, m), one example per column, Y is (1, m) or (m,); ``layer_dims = [n_x, n_1, …, n_L]``.
-Training is full-batch gradient descent: for l = 1..L, Z[l] = W[l]·A[l-1] + b[l], A[l] = g[l](Z[l]);
-cost J = −(1/m) Σ [y log a + (1−y) log(1−a)] (sigmoid output) or (1/2m) Σ (a − y)² (linear output);
-backprop dZ[L] = A[L] − Y, dW[l] = (1/m) dZ[l]·A[l-1]ᵀ, db[l] = (1/m) Σ dZ[l],
-dZ[l-1] = W[l]ᵀ·dZ[l] ⊙ g'(Z[l-1]); update W ← W − α dW, b ← b − α db.
+Forward: for l = 1..L, Z[l] = W[l]·A[l-1] + b[l], A[l] = g[l](Z[l]); cost
+J = −(1/m) Σ [y log a + (1−y) log(1−a)] (sigmoid output) or (1/2m) Σ (a − y)² (linear output),
+plus (λ/2m) Σ_l ‖W[l]‖² with L2; backprop dZ[L] = A[L] − Y, dW[l] = (1/m) dZ[l]·A[l-1]ᵀ + (λ/m) W[l],
+db[l] = (1/m) Σ dZ[l], dZ[l-1] = W[l]ᵀ·dZ[l] ⊙ g'(Z[l-1]). Updates: gradient descent
+W ← W − α dW, momentum or Adam (the course's formulas), over the whole X or mini-batches.
+The parameters live in one flat buffer (fastnn._spec.TrainState) with W[l] and b[l] as views.
 """
 
 from __future__ import annotations
@@ -17,23 +19,55 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from fastnn import _training
 from fastnn._dispatch import kernels
-from fastnn._registry import ACTIVATIONS, INITS, OUTPUTS, check_slope, get_activation
+from fastnn._registry import (
+    ACTIVATIONS,
+    INITS,
+    OPTIMIZERS,
+    OUTPUTS,
+    check_slope,
+    get_activation,
+    lookup,
+)
+from fastnn._spec import DIVERGENCE_FACTOR, TrainState
 from fastnn._validation import (
     as_labels,
     as_matrix,
     check_count,
     check_dtype,
     check_layer_dims,
-    check_learning_rate,
     check_parameters,
 )
 
 __all__ = ["Model", "load", "INITS", "OUTPUTS"]
 
-PATHS = ("auto", "direct", "gram")
 _GIVEN = "given"  # init of a model built from existing parameters
 FORMAT_VERSION = 1
+
+
+#: The training options that fit and partial_fit pass through to fastnn._training.make_spec.
+_OPTIONS = (
+    "mini_batch_size",
+    "seed",
+    "optimizer",
+    "beta",
+    "beta1",
+    "beta2",
+    "epsilon",
+    "decay",
+    "decay_rate",
+    "time_interval",
+    "lambd",
+    "n_iter_no_change",
+    "tol",
+    "divergence_factor",
+)
+
+
+def _options(arguments: dict) -> dict:
+    """The training options among a method's arguments (its ``locals()``)."""
+    return {name: arguments[name] for name in _OPTIONS if name in arguments}
 
 
 def _check_choice(value, name: str, choices) -> str:
@@ -41,56 +75,6 @@ def _check_choice(value, name: str, choices) -> str:
         valid = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be one of {valid}; got {value!r}")
     return value
-
-
-def _run_training(
-    X, Y, Ws, bs, activations, slope, output, lr, num_iterations, cost_every, report, path="auto"
-):
-    """Train in place on Ws/bs with the compiled loop; returns (costs, final_cost, n_done, pending).
-
-    ``report(i, cost)`` runs at every recorded cost. ``path``: "direct", "gram" (wide inputs:
-    layer 1 advanced through XᵀX) or "auto" (the cheaper in FLOPs). A non-finite cost raises
-    FloatingPointError naming the iteration, with the parameters restored to the last iteration
-    whose cost was finite. Ctrl-C (or an exception from ``report``) stops training with the
-    parameters of the last completed iteration; the caller re-raises it (``pending``).
-    """
-    from fastnn._engine import gram_is_cheaper
-
-    _check_choice(path, "path", PATHS)
-    dims = [X.shape[0]] + [W.shape[0] for W in Ws]
-    if path == "auto":
-        gram = gram_is_cheaper(dims, X.shape[1], num_iterations)
-    else:
-        gram = path == "gram"
-    costs, final_cost, done, pending, diverged_at = kernels.train(
-        X, Y, Ws, bs, activations, slope, output, lr, num_iterations, cost_every, report, gram
-    )
-    if diverged_at >= 0:
-        raise FloatingPointError(
-            f"training diverged: the cost is {final_cost} at iteration {diverged_at} "
-            f"(learning_rate={lr} is probably too large); the parameters are those of iteration "
-            f"{done}, the last whose cost was finite"
-        )
-    return costs, final_cost, done, pending
-
-
-def _fit_arrays(
-    X, Y, parameters, activations, output, slope, lr, num_iterations, cost_every, report
-):
-    """The course models' training: validate, copy parameters to C order, train. Raises any
-    pending interrupt after training stopped cleanly."""
-    dims, dtype = check_parameters(parameters)
-    X = as_matrix(X, "X", dtype, shape=(dims[0], None))
-    Y = as_labels(Y, X.shape[1], dtype, binary=(output == "sigmoid"))
-    L = len(dims) - 1
-    Ws = [np.array(parameters[f"W{l}"], dtype=dtype, order="C") for l in range(1, L + 1)]
-    bs = [np.array(parameters[f"b{l}"], dtype=dtype, order="C") for l in range(1, L + 1)]
-    costs, final_cost, done, pending = _run_training(
-        X, Y, Ws, bs, activations, slope, output, lr, num_iterations, cost_every, report
-    )
-    if pending is not None:
-        raise pending
-    return Ws, bs, costs, final_cost, done
 
 
 class Model:
@@ -120,9 +104,15 @@ class Model:
     Attributes
     ----------
     costs_ : list of float
-        Cost at iterations 0, cost_every, 2·cost_every, … of the last fit.
+        Cost at iterations (epochs) 0, cost_every, 2·cost_every, … of the last fit (see fit),
+        continued by warm starts and partial_fit.
     n_iter_ : int
-        Iterations completed by the last fit.
+        Iterations (full batch) or epochs (mini-batches) completed by the last fit, summed over
+        its warm starts and partial_fit calls.
+    validation_costs_ : list of float
+        The validation cost (mean loss, no L2) of the last fit with early stopping.
+    best_cost_ : float or None
+        The best of them, whose parameters the model holds.
     parameters : dict
         W1, b1, …, WL, bL (copies), in the course's shapes.
     """
@@ -174,16 +164,14 @@ class Model:
         self.costs_: list[float] = []
         self.n_iter_ = 0
         self._lock = threading.Lock()
+        self.validation_costs_: list[float] = []
+        self.best_cost_: float | None = None
         dims = self.layer_dims
-        if init is _GIVEN:  # from_parameters fills the weights in; nothing to draw
-            self._W = [np.empty((dims[l], dims[l - 1]), self.dtype) for l in range(1, L + 1)]
-        else:
+        self._state = TrainState(dims, self.dtype)  # θ (W then b: zeros), optimizer state
+        if init is not _GIVEN:  # from_parameters fills the weights in; nothing to draw
             rng = np.random.RandomState(seed)
-            self._W = [
-                INITS[init].draw(rng, dims[l], dims[l - 1]).astype(self.dtype)
-                for l in range(1, L + 1)
-            ]
-        self._b = [np.zeros((dims[l], 1), dtype=self.dtype) for l in range(1, L + 1)]
+            for l in range(1, L + 1):
+                self._state.W[l - 1][...] = INITS[init].draw(rng, dims[l], dims[l - 1])
 
     # --- construction and state ---------------------------------------------------------------
 
@@ -206,18 +194,20 @@ class Model:
         dims, _ = check_parameters(parameters)
         if dims != self.layer_dims:
             raise ValueError(f"parameters have layer dims {dims}; this model has {self.layer_dims}")
-        for l in range(1, len(dims)):
-            for key, store in ((f"W{l}", self._W), (f"b{l}", self._b)):
-                value = np.array(parameters[key], dtype=self.dtype, order="C")
-                if not np.isfinite(value).all():
-                    raise ValueError(f"parameters[{key!r}] contains NaN or infinity")
-                store[l - 1] = value
+        values = {}
+        for key in [f"{p}{l}" for l in range(1, len(dims)) for p in "Wb"]:
+            values[key] = np.asarray(parameters[key], dtype=self.dtype)
+            if not np.isfinite(values[key]).all():
+                raise ValueError(f"parameters[{key!r}] contains NaN or infinity")
+        for l in range(1, len(dims)):  # every value checked: now write them into θ
+            self._state.W[l - 1][...] = values[f"W{l}"]
+            self._state.b[l - 1][...] = values[f"b{l}"]
 
     @property
     def parameters(self) -> dict[str, np.ndarray]:
         """W1, b1, …, WL, bL as copies, in the course's shapes (n_l, n_{l-1}) and (n_l, 1)."""
         out = {}
-        for l, (W, b) in enumerate(zip(self._W, self._b, strict=True), start=1):
+        for l, (W, b) in enumerate(zip(self._state.W, self._state.b, strict=True), start=1):
             out[f"W{l}"] = W.copy()
             out[f"b{l}"] = b.copy()
         return out
@@ -252,9 +242,12 @@ class Model:
         )
         return self._standardized(X)
 
-    def _standardized(self, X: np.ndarray) -> np.ndarray:
-        if self.x_mean_ is not None:
-            X = np.ascontiguousarray((X - self.x_mean_) / self.x_scale_, dtype=self.dtype)
+    def _standardized(self, X: np.ndarray, mean=None, scale=None) -> np.ndarray:
+        """(X − mean) / scale with the model's statistics (or the ones given)."""
+        if mean is None:
+            mean, scale = self.x_mean_, self.x_scale_
+        if mean is not None:
+            X = np.ascontiguousarray((X - mean) / scale, dtype=self.dtype)
         return X
 
     def _labels(self, Y, m: int) -> np.ndarray:
@@ -272,63 +265,273 @@ class Model:
         cost_every: int = 100,
         callback: Callable[[int, float], object] | None = None,
         path: str = "auto",
+        *,
+        mini_batch_size: int | None = None,
+        num_epochs: int | None = None,
+        seed: int | None = None,
+        warm_start: bool = False,
+        optimizer: str = "gd",
+        beta: float = 0.9,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        epsilon: float = 1e-8,
+        decay: str | Callable[[float, int, float], float] | None = None,
+        decay_rate: float = 1.0,
+        time_interval: int = 1000,
+        lambd: float = 0.0,
+        validation: tuple | None = None,
+        validation_fraction: float | None = None,
+        n_iter_no_change: int = 10,
+        tol: float = 1e-4,
+        divergence_factor: float = DIVERGENCE_FACTOR,
     ) -> Model:
-        """Full-batch gradient descent from the current parameters, entirely in compiled code.
+        """Train from the current parameters, entirely in compiled code (the GIL released).
 
-        Prints "Cost after iteration i: J" at each recorded cost when ``print_cost``;
-        ``callback(i, cost)`` runs at the same moments (every ``cost_every`` iterations, from 0).
-        Ctrl-C stops within a fraction of a second with the parameters of the last completed
-        iteration and re-raises KeyboardInterrupt. A diverging cost raises FloatingPointError
-        with the parameters of the last iteration whose cost was finite.
+        **Batches.** ``mini_batch_size=None``: full-batch training, ``num_iterations`` steps over
+        all of X. With a ``mini_batch_size``: ``num_epochs`` epochs (``num_iterations`` when not
+        given); epoch e shuffles the columns as the course's ``random_mini_batches`` does with
+        seed s = seed + 1 + e (``np.random.seed(s); np.random.permutation(m)``, without touching
+        numpy's global generator), then steps through full batches and the remainder. ``seed``
+        defaults to the model's ``seed``; ``seed=10`` reproduces the course's Optimization
+        notebook, which starts at 10 and adds 1 before each epoch.
 
-        ``path`` chooses how layer 1 is trained: "direct" (W1·X and dZ1·Xᵀ every iteration),
-        "gram" (for wide inputs, n_x > m: Z1 advanced through the m×m matrix XᵀX and W1
-        materialised when training stops; same result up to rounding) or "auto" (the one with
-        fewer FLOPs for this shape and iteration count).
+        **Updates** (the course's formulas; t counts steps from 1):
+        ``optimizer="gd"``: W ← W − α·dW; ``"momentum"``: v = β·v + (1 − β)·dW, W ← W − α·v;
+        ``"adam"``: v = β1·v + (1 − β1)·dW, s = β2·s + (1 − β2)·dW², W ← W − α·v̂/(√ŝ + ε) with
+        v̂ = v/(1 − β1ᵗ), ŝ = s/(1 − β2ᵗ). The same for every b.
+        ``lambd`` > 0 adds L2: J += (λ/2m)·Σ‖W[l]‖², dW += (λ/m)·W (biases not penalised; m the
+        batch's size). ``decay``: after epoch i (0-based) the rate becomes
+        α0/(1 + decay_rate·i) (``"inverse"``, the course's update_lr),
+        α0/(1 + decay_rate·⌊i/time_interval⌋) (``"scheduled"``, schedule_lr_decay) or
+        ``decay(learning_rate, i, decay_rate)`` for a function; epoch 0 runs at α0.
+
+        **What a second fit continues.** A plain ``fit`` continues from the current parameters
+        but starts a fresh optimizer (v, s = 0, t = 0), epoch count and cost history.
+        ``warm_start=True`` continues all of it: parameters, optimizer state, step counter and
+        epoch counter (so the shuffle seeds and the decay go on), appending to ``costs_``; a fit
+        of 2N epochs equals a fit of N then a warm-started fit of N.
+
+        **Costs.** ``costs_`` records the cost every ``cost_every`` iterations (epochs), from 0:
+        for full batch the cost of the parameters before that iteration's step; for mini-batches
+        the course's epoch cost, Σ over the epoch's batches of the summed loss (plus
+        (λ/2)·Σ‖W‖² per batch), divided by m. ``print_cost`` prints each one ("Cost after
+        iteration i: J" or "Cost after epoch i: J"); ``callback(i, cost)`` runs at the same
+        moments.
+
+        **Early stopping.** ``validation=(X_val, Y_val)`` or ``validation_fraction`` (that share
+        of X held out, drawn with ``RandomState(seed)``): the validation cost (the mean loss,
+        without L2) is computed after every epoch (full batch: at every recorded iteration) into
+        ``validation_costs_``; training stops when it has not improved by ``tol`` for
+        ``n_iter_no_change`` of them, and the parameters with the best one (``best_cost_``) are
+        restored, also when training ran to the end.
+
+        **Errors.** Ctrl-C stops within a fraction of a second (after the current step) with the
+        parameters of the last completed step and re-raises KeyboardInterrupt. Divergence: a
+        computed cost (recorded, or the last) that is not finite or exceeds ``divergence_factor``
+        (1e6) times the first cost computed in the fit stops training with FloatingPointError,
+        naming the iteration (epoch); the parameters and optimizer state are then those of the
+        last iteration (epoch) whose cost passed. ``divergence_factor=math.inf`` keeps only the
+        non-finite test. Any other failure leaves the model as it was.
+
+        ``path`` (full-batch gradient descent without L2 or validation): "direct" (W1·X and dZ1·Xᵀ
+        every iteration), "gram" (wide inputs, n_x > m: Z1 advanced through the m×m matrix XᵀX,
+        W1 materialised when training stops; the same result up to rounding) or "auto" (the one
+        with fewer FLOPs).
         """
-        lr = check_learning_rate(learning_rate)
         num_iterations = check_count(num_iterations, "num_iterations")
-        cost_every = check_count(cost_every, "cost_every")
+        self._fit(
+            X,
+            Y,
+            learning_rate,
+            num_epochs if num_epochs is not None else num_iterations,
+            print_cost,
+            cost_every,
+            callback,
+            path,
+            warm_start,
+            _options(locals()),
+            validation,
+            validation_fraction,
+        )
+        return self
+
+    def partial_fit(
+        self,
+        X,
+        Y,
+        learning_rate: float = 0.0075,
+        *,
+        mini_batch_size: int | None = None,
+        seed: int | None = None,
+        optimizer: str = "gd",
+        beta: float = 0.9,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        epsilon: float = 1e-8,
+        decay: str | Callable[[float, int, float], float] | None = None,
+        decay_rate: float = 1.0,
+        time_interval: int = 1000,
+        lambd: float = 0.0,
+        print_cost: bool = False,
+        callback: Callable[[int, float], object] | None = None,
+    ) -> Model:
+        """One epoch over the data given (one full-batch step without ``mini_batch_size``),
+        continuing the parameters, optimizer state, step and epoch counters like
+        ``fit(..., num_epochs=1, warm_start=True)``: the building block for streaming data.
+        Its epoch cost is appended to ``costs_`` and ``n_iter_`` grows by one. The arguments mean
+        what they mean in :meth:`fit`; the optimizer must stay the one the state belongs to.
+        With ``standardize=True`` the first call's statistics are kept for the later ones.
+        """
+        self._fit(
+            X, Y, learning_rate, 1, print_cost, 1, callback, "direct", True, _options(locals()),
+            partial=True,
+        )  # fmt: skip
+        return self
+
+    def _fit(
+        self,
+        X,
+        Y,
+        learning_rate,
+        num_epochs,
+        print_cost,
+        cost_every,
+        callback,
+        path,
+        warm_start,
+        options: dict,
+        validation=None,
+        validation_fraction=None,
+        partial: bool = False,
+    ) -> None:
+        """Validate everything, train a copy of the state, then commit: on success, on Ctrl-C
+        (as documented) and on divergence (the restored parameters); otherwise nothing."""
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable; got {callback!r}")
+        if not isinstance(warm_start, (bool, np.bool_)):
+            raise TypeError(f"warm_start must be True or False; got {warm_start!r}")
+        if validation is not None and validation_fraction is not None:
+            raise ValueError("pass validation=(X_val, Y_val) or validation_fraction, not both")
         if not self._lock.acquire(blocking=False):
             raise RuntimeError("this Model is already being fitted in another thread")
         try:
-            X = as_matrix(X, "X", self.dtype, shape=(self.layer_dims[0], None))
-            if self.standardize:
-                self.x_mean_ = X.mean(axis=1, keepdims=True)
-                scale = X.std(axis=1, keepdims=True)
-                self.x_scale_ = np.where(scale > 0, scale, 1).astype(self.dtype)
-            X = self._standardized(X)
-            Y = self._labels(Y, X.shape[1])
-
-            def report(i, cost):
-                if print_cost:
-                    print(f"Cost after iteration {i}: {cost}")
-                if callback is not None:
-                    callback(i, cost)
-
-            self.costs_, self.n_iter_ = [], 0
-            costs, _, done, pending = _run_training(
+            self._fit_locked(
                 X,
                 Y,
-                self._W,
-                self._b,
-                self.hidden_activations,
-                self.leaky_slope,
-                self.output,
-                lr,
-                num_iterations,
+                learning_rate,
+                num_epochs,
+                print_cost,
                 cost_every,
-                report,
+                callback,
                 path,
+                bool(warm_start),
+                options,
+                validation,
+                validation_fraction,
+                partial,
             )
-            self.costs_, self.n_iter_ = costs, done
         finally:
             self._lock.release()
-        if pending is not None:
-            raise pending
-        return self
+
+    def _fit_locked(
+        self,
+        X,
+        Y,
+        learning_rate,
+        num_epochs,
+        print_cost,
+        cost_every,
+        callback,
+        path,
+        warm_start,
+        options,
+        validation,
+        validation_fraction,
+        partial,
+    ) -> None:
+        optimizer = lookup(OPTIMIZERS, options["optimizer"], "optimizer").name
+        state = self._state.copy()
+        if warm_start and state.optimizer is not None and state.optimizer != optimizer:
+            raise ValueError(
+                f"warm_start continues the optimizer state of the previous fit, which used "
+                f"optimizer={state.optimizer!r}; got optimizer={optimizer!r} (pass "
+                f"warm_start=False to start a fresh optimizer)"
+            )
+        if not warm_start or state.optimizer is None:
+            state.reset_optimizer(optimizer)
+        seed = options.pop("seed")
+        if seed is None:
+            seed = (
+                self.seed if self.seed is not None else int(np.random.default_rng().integers(2**31))
+            )
+        seed = _training.check_seed(seed)
+
+        X = as_matrix(X, "X", self.dtype, shape=(self.layer_dims[0], None))
+        mean, scale = self.x_mean_, self.x_scale_
+        if self.standardize and not (partial and mean is not None):
+            mean = X.mean(axis=1, keepdims=True)
+            std = X.std(axis=1, keepdims=True)
+            scale = np.where(std > 0, std, 1).astype(self.dtype)
+        X = self._standardized(X, mean, scale)
+        Y = self._labels(Y, X.shape[1])
+        val = None
+        if validation is not None:
+            try:
+                X_val, Y_val = validation
+            except (TypeError, ValueError):
+                raise TypeError(
+                    f"validation must be a pair (X_val, Y_val); got {type(validation).__name__}"
+                ) from None
+            X_val = as_matrix(X_val, "X_val", self.dtype, shape=(self.layer_dims[0], None))
+            X_val = self._standardized(X_val, mean, scale)
+            val = (
+                X_val,
+                as_labels(
+                    Y_val, X_val.shape[1], self.dtype, "Y_val", binary=self.output == "sigmoid"
+                ),
+            )
+        elif validation_fraction is not None:
+            X, Y, X_val, Y_val = _training.split_validation(X, Y, validation_fraction, seed)
+            val = (X_val, Y_val)
+        spec = _training.make_spec(
+            layer_dims=self.layer_dims,
+            m=X.shape[1],
+            activations=self.hidden_activations,
+            output=self.output,
+            slope=self.leaky_slope,
+            learning_rate=learning_rate,
+            num_epochs=num_epochs,
+            cost_every=cost_every,
+            seed=seed,
+            epoch0=state.epoch,
+            validating=val is not None,
+            path=path,
+            **options,
+        )
+        unit = "epoch" if spec.mini_batch_size else "iteration"
+
+        def report(i, cost):
+            if print_cost:
+                print(f"Cost after {unit} {i}: {cost}")
+            if callback is not None:
+                callback(i, cost)
+
+        result = _training.run(spec, X, Y, state, report, val)
+        # commit: the run succeeded, was interrupted (Ctrl-C or the callback), or diverged and
+        # restored the last parameters whose cost passed
+        self._state = state
+        self.x_mean_, self.x_scale_ = mean, scale
+        if warm_start:
+            self.costs_ = [*self.costs_, *result.costs]
+            self.n_iter_ += result.n_done
+        else:
+            self.costs_, self.n_iter_ = result.costs, result.n_done
+        self.validation_costs_ = result.validation_costs
+        self.best_cost_ = result.best_cost if val is not None and result.best_epoch >= 0 else None
+        if result.diverged_at >= 0:
+            raise _training.divergence_error(spec, result, state)
+        if result.pending is not None:
+            raise result.pending
 
     # --- inference -----------------------------------------------------------------------------
 
@@ -337,7 +540,9 @@ class Model:
         # NaN/inf anywhere in X reaches Z1 = W1·X + b1 (0·inf is NaN too): checking the (n_1, m)
         # Z1 costs far less than scanning the (n_x, m) X, which inference would pay every call.
         X = self._inputs(X, check_finite=False)
-        A, finite = kernels.forward(X, self._W, self._b, self.activations, self.leaky_slope)
+        A, finite = kernels.forward(
+            X, self._state.W, self._state.b, self.activations, self.leaky_slope
+        )
         if not finite:
             raise ValueError("X contains NaN or infinity (or W1·X overflows)")
         return A
@@ -383,7 +588,7 @@ class Model:
         if self.x_mean_ is not None:
             arrays["x_mean"] = self.x_mean_
             arrays["x_scale"] = self.x_scale_
-        for l, (W, b) in enumerate(zip(self._W, self._b, strict=True), start=1):
+        for l, (W, b) in enumerate(zip(self._state.W, self._state.b, strict=True), start=1):
             arrays[f"W{l}"] = W
             arrays[f"b{l}"] = b
         directory = os.path.dirname(os.path.abspath(path))

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fastnn._registry import OUTPUTS, get_activation, lookup
+from fastnn._registry import DECAYS, OPTIMIZERS, OUTPUTS, get_activation, lookup
+from fastnn._spec import TrainResult, theta_layout
 
 __all__ = [
     "dense_forward",
@@ -67,61 +68,169 @@ def cross_entropy_cost(AL, Y):
     return float(-np.sum(pos + neg) / m)
 
 
-def train(
-    X,
-    Y,
-    Ws,
-    bs,
-    activations,
-    slope,
-    output,
-    learning_rate,
-    num_iterations,
-    cost_every,
-    callback=None,
-    gram=False,
-):
-    """Full-batch gradient descent, in place on the lists ``Ws`` and ``bs``.
+def _rate(spec, epoch: int) -> float:
+    """The learning rate after epoch ``epoch`` (0-based) under spec.decay."""
+    if callable(spec.decay):
+        return float(spec.decay(spec.learning_rate, epoch, spec.decay_rate))
+    return DECAYS[spec.decay].rate(spec.learning_rate, epoch, spec.decay_rate, spec.time_interval)
 
-    Each iteration: forward through every layer, output loss, backward, W ← W − α dW, b ← b − α db.
-    ``gram`` is accepted for signature parity and ignored: this is the direct path, the oracle
-    the Gram path must agree with. A non-finite cost (checked where it is computed: recorded
-    iterations and the last) restores the parameters of the last such iteration with a finite
-    cost and stops. Returns (costs, final_cost, n_done, None, diverged_at) like the kernel.
+
+def _loss_and_gradient(spec, Ws, bs, X, Y, grad_W, grad_b):
+    """One forward and backward pass over the columns of X: returns Σ loss and writes
+    dW[l] = (1/m) dZ·A_prevᵀ and db[l] = (1/m) Σ_cols dZ into grad_W / grad_b."""
+    L, m = len(Ws), X.shape[1]
+    As, Zs = [X], []
+    for l in range(L - 1):
+        A, Z = dense_forward(As[-1], Ws[l], bs[l], spec.activations[l], spec.slope)
+        As.append(A)
+        Zs.append(Z)
+    ZL = np.dot(Ws[-1], As[-1]) + bs[-1]
+    out = OUTPUTS[spec.output]
+    loss = float(np.sum(out.loss(ZL, Y)))
+    dZ = out.link(ZL) - Y
+    for l in reversed(range(L)):
+        grad_W[l][...] = 1.0 / m * np.dot(dZ, As[l].T)
+        grad_b[l][...] = 1.0 / m * np.sum(dZ, axis=1, keepdims=True)
+        if l > 0:
+            dA = np.dot(Ws[l].T, dZ)
+            dZ = dA * get_activation(spec.activations[l - 1]).derivative(Zs[l - 1], spec.slope)
+    return loss
+
+
+def _l2_term(lambd, state) -> float:
+    """(λ/2)·Σ‖W‖² over the weights θ[:n_w], summed in float64 as the kernel does."""
+    return lambd / 2 * float(np.sum(state.theta[: state.n_w].astype(np.float64) ** 2))
+
+
+def _validation_cost(spec, Ws, bs, X_val, Y_val) -> float:
+    acts = [*spec.activations, "linear"]
+    ZL, _ = forward(X_val, Ws, bs, acts, spec.slope)
+    return float(np.sum(OUTPUTS[spec.output].loss(ZL, Y_val)) / X_val.shape[1])
+
+
+def train(spec, X, Y, state, callback=None, validation=None):
+    """The training engine's twin, in place on ``state`` (a fastnn._spec.TrainState): the same
+    epochs, batches, permutations, updates, costs, divergence rule, early stopping and result
+    as ``fastnn._engine.train``, written with the course's numpy formulas (see
+    fastnn._spec.TrainSpec). Each step: forward, loss, backward to dW = (1/m)·dZ·A_prevᵀ and
+    db = (1/m)·Σ dZ, dW += (λ/m)·W, then the optimizer's update (fastnn._registry.OPTIMIZERS).
+    ``spec.gram`` is ignored: this is the direct path, the oracle the Gram path must agree with.
     """
-    L = len(Ws)
     m = X.shape[1]
-    costs = []
-    final_cost = float("nan")
-    snapshot, snap_it, done = [p.copy() for p in Ws + bs], 0, 0
-    for i in range(num_iterations):
-        As, Zs = [X], []
-        for l in range(L - 1):
-            A, Z = dense_forward(As[-1], Ws[l], bs[l], activations[l], slope)
-            As.append(A)
-            Zs.append(Z)
-        ZL = np.dot(Ws[-1], As[-1]) + bs[-1]
-        J, _, dZ = output_loss(ZL, Y, output)
-        recorded = bool(cost_every) and i % cost_every == 0
-        if recorded or i == num_iterations - 1:
-            if not np.isfinite(J):
-                for p, saved in zip(Ws + bs, snapshot, strict=True):
-                    p[...] = saved
-                return costs, J, snap_it, None, i
-            snapshot, snap_it = [p.copy() for p in Ws + bs], i
-        for l in reversed(range(L)):
-            dW = 1.0 / m * np.dot(dZ, As[l].T)
-            db = 1.0 / m * np.sum(dZ, axis=1, keepdims=True)
-            if l > 0:
-                dA = np.dot(Ws[l].T, dZ)
-                dZ = dA * get_activation(activations[l - 1]).derivative(Zs[l - 1], slope)
-            Ws[l] -= learning_rate * dW.astype(Ws[l].dtype, copy=False)
-            bs[l] -= learning_rate * db.astype(bs[l].dtype, copy=False)
-        done = i + 1
-        if i == num_iterations - 1:
-            final_cost = J
-        if recorded:
-            costs.append(J)
-            if callback is not None:
-                callback(i, J)
-    return costs, final_cost, done, None, -1
+    Ws, bs = state.W, state.b
+    opt = OPTIMIZERS[spec.optimizer]
+    grad = np.zeros_like(state.theta)
+    grad_W, grad_b = _views(grad, state)
+    result = TrainResult()
+    E0 = state.epoch
+    lr = spec.learning_rate if (spec.decay is None or E0 == 0) else _rate(spec, E0 - 1)
+    lambd = spec.lambd
+
+    def snapshot():
+        return state.theta.copy(), [a.copy() for a in state.opt_state], state.epoch, state.t
+
+    def step(Xb, Yb, want_cost):
+        """One batch: Σ loss (+ (λ/2)ΣW² when want_cost) at the current θ, then the update."""
+        total = _loss_and_gradient(spec, Ws, bs, Xb, Yb, grad_W, grad_b)
+        if want_cost and lambd:
+            total += _l2_term(lambd, state)
+        if lambd:
+            grad[: state.n_w] += lambd / Xb.shape[1] * state.theta[: state.n_w]
+        state.t += 1
+        opt.step(state.theta, grad, state.opt_state, lr, state.t, spec.hyperparameters)
+        return total
+
+    def passes(cost, epoch, record):
+        """The divergence rule; a cost that passes is recorded (when due) as the last one."""
+        if np.isnan(result.first_cost):
+            result.first_cost = cost
+        first = result.first_cost
+        if not np.isfinite(cost) or (first > 0 and cost > spec.divergence_factor * first):
+            result.diverged_at, result.diverged_cost = epoch, cost
+            return False
+        result.final_cost = cost
+        if record:
+            result.costs.append(cost)
+        return True
+
+    def validate(epoch):
+        """Record the validation cost; keep the best parameters; True when training stops."""
+        vcost = _validation_cost(spec, Ws, bs, *validation)
+        result.validation_costs.append(vcost)
+        if vcost > result.best_cost - spec.tol:
+            validate.no_improvement += 1
+        else:
+            validate.no_improvement = 0
+        if vcost < result.best_cost:
+            result.best_cost, result.best_epoch = vcost, epoch
+            validate.best = state.theta.copy()
+        result.stopped_early = validate.no_improvement >= spec.n_iter_no_change
+        return result.stopped_early
+
+    validate.no_improvement, validate.best = 0, None
+    snap = snapshot()
+    try:
+        for e in range(spec.num_epochs):
+            E = E0 + e
+            record = spec.cost_every > 0 and E % spec.cost_every == 0
+            want_cost = record or e == spec.num_epochs - 1
+            stop = False
+            if not spec.mini_batch_size:
+                # the full-batch cost is that of the parameters before the step
+                total = _loss_and_gradient(spec, Ws, bs, X, Y, grad_W, grad_b)
+                if want_cost:
+                    if lambd:
+                        total += _l2_term(lambd, state)
+                    if not passes(total / m, E, record):
+                        break
+                    snap = snapshot()
+                if validation is not None and record:
+                    stop = validate(E)
+                if not stop:
+                    if lambd:
+                        grad[: state.n_w] += lambd / m * state.theta[: state.n_w]
+                    state.t += 1
+                    opt.step(state.theta, grad, state.opt_state, lr, state.t, spec.hyperparameters)
+                    state.epoch = E + 1
+            else:
+                perm = np.random.RandomState(spec.seed + 1 + E).permutation(m)
+                total = 0.0
+                for start in range(0, m, spec.mini_batch_size):
+                    idx = perm[start : start + spec.mini_batch_size]
+                    total += step(X[:, idx], Y[:, idx], want_cost)
+                state.epoch = E + 1
+                if want_cost:
+                    if not passes(total / m, E, record):
+                        break
+                    snap = snapshot()
+                if validation is not None:
+                    stop = validate(E + 1)
+            cost = result.final_cost
+            if spec.decay is not None:
+                lr = _rate(spec, E)
+                if not (0 < lr < float("inf")):
+                    raise ValueError(f"decay must return a finite learning rate > 0; got {lr!r}")
+            if record and callback is not None:
+                callback(E, cost)
+            if stop:
+                break
+    except BaseException as exc:  # as the kernel: report after the parameters are safe
+        result.pending = exc
+    if result.diverged_at >= 0:
+        theta, opt_state, state.epoch, state.t = snap
+        state.theta[...] = theta
+        for live, saved in zip(state.opt_state, opt_state, strict=True):
+            live[...] = saved
+    elif validate.best is not None:
+        state.theta[...] = validate.best
+    result.n_done = state.epoch - E0
+    return result
+
+
+def _views(flat, state):
+    """W and b views of a flat vector laid out like state.theta."""
+    W_at, b_at = theta_layout(state.layer_dims)
+    return (
+        [flat[a:z].reshape(W.shape) for (a, z), W in zip(W_at, state.W, strict=True)],
+        [flat[a:z].reshape(b.shape) for (a, z), b in zip(b_at, state.b, strict=True)],
+    )

@@ -15,6 +15,7 @@ scikit-learn is optional for fastnn: ``import fastnn`` never imports it; this mo
 from __future__ import annotations
 
 import contextlib
+import math
 import numbers
 import warnings
 
@@ -240,8 +241,16 @@ class _BaseMLP(BaseEstimator):
 
         try:
             # X.T is (n_features, n_samples), F-ordered: the kernels read it in place.
+            # As scikit-learn's MLP, stop only on a non-finite loss, not on a finite spike.
             model.fit(
-                X.T, Y, p["lr"], p["max_iter"], print_cost=False, cost_every=1, callback=callback
+                X.T,
+                Y,
+                p["lr"],
+                p["max_iter"],
+                print_cost=False,
+                cost_every=1,
+                callback=callback,
+                divergence_factor=math.inf,
             )
         except FloatingPointError as err:
             raise FloatingPointError(

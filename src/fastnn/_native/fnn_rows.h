@@ -1,5 +1,6 @@
-/* fastnn's row loops and small GEMM, for double (suffix _d) and float (suffix _f): the
-   functions are written once, in fnn_rows_t.h, and instantiated here per type. */
+/* fastnn's per-type C, for double (suffix _d) and float (suffix _f): the row loops and the small
+   GEMM (fnn_rows_t.h) and the optimizer step (fnn_optim_t.h) are written once and instantiated
+   here per type. */
 #ifndef FASTNN_ROWS_H
 #define FASTNN_ROWS_H
 
@@ -14,20 +15,26 @@
 #define FNN_NAME(f) FNN_CAT(f, _d)
 #define FNN_EXP fnn_exp
 #define FNN_TANH fnn_tanh
+#define FNN_SQRT sqrt
 #include "fnn_rows_t.h"
+#include "fnn_optim_t.h"
 #undef FNN_T
 #undef FNN_NAME
 #undef FNN_EXP
 #undef FNN_TANH
+#undef FNN_SQRT
 
 #define FNN_T float
 #define FNN_NAME(f) FNN_CAT(f, _f)
 #define FNN_EXP fnn_expf
 #define FNN_TANH fnn_tanhf
+#define FNN_SQRT sqrtf
 #include "fnn_rows_t.h"
+#include "fnn_optim_t.h"
 #undef FNN_T
 #undef FNN_NAME
 #undef FNN_EXP
 #undef FNN_TANH
+#undef FNN_SQRT
 
 #endif /* FASTNN_ROWS_H */

@@ -1,0 +1,196 @@
+"""What a training run is given and what it gives back, shared by the compiled engine
+(``fastnn._engine.train``) and its numpy twin (``fastnn.reference.train``).
+
+- :class:`TrainSpec`: everything that describes a run (the network's activations and output, the
+  optimizer and its hyperparameters, batches, decay, L2, early stopping), validated once by
+  ``fastnn._training`` and packed by the engine into one C struct;
+- :class:`TrainState`: what a run changes and a later run continues from: the parameters in one
+  flat buffer θ (W1..WL then b1..bL, each W[l] and b[l] a view into it), the optimizer's state
+  vectors, the step counter t and the epoch counter;
+- :class:`TrainResult`: what a run reports.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fastnn._registry import OPTIMIZERS
+
+__all__ = ["TrainSpec", "TrainState", "TrainResult", "DIVERGENCE_FACTOR"]
+
+#: A recorded cost above this many times the first cost recorded in the same fit counts as a
+#: divergence, as does a cost that is not finite (see TrainSpec.divergence_factor).
+DIVERGENCE_FACTOR = 1e6
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """One training run. Epoch e of the run is epoch ``E = state.epoch + e`` of the model: the
+    shuffle seed, the decay and the recording schedule follow E, so a run continued with the
+    same state (warm start) goes on exactly as one longer run would.
+
+    Full batch (``mini_batch_size`` None): an epoch is one gradient step over all of X, and the
+    cost of epoch E is that of the parameters before its step. Mini-batches: epoch E permutes
+    the columns as ``RandomState(seed + 1 + E).permutation(m)`` and steps through full batches
+    then the remainder; its cost is Σ over its batches of (Σ loss + (λ/2)·Σ‖W‖²) / m, each batch's
+    loss and weights taken before that batch's step (the course's epoch cost).
+
+    Costs are recorded at E % cost_every == 0 (0: never) and computed at the run's last epoch.
+    A cost that is not finite or exceeds ``divergence_factor`` times the first cost computed in
+    the run stops it, with the parameters (and optimizer state) of the last epoch whose cost
+    was computed and passed restored. With validation data, its cost (the mean loss, no L2) is
+    computed at every epoch of a mini-batch run and at every recorded epoch of a full-batch run;
+    when it has not improved by ``tol`` for ``n_iter_no_change`` of them the run stops, and
+    at the end of the run the parameters with the best validation cost are restored.
+    """
+
+    activations: tuple[str, ...]  # one per hidden layer
+    output: str
+    slope: float
+    learning_rate: float
+    num_epochs: int
+    mini_batch_size: int | None = None
+    cost_every: int = 100
+    optimizer: str = "gd"
+    beta: float = 0.9
+    beta1: float = 0.9
+    beta2: float = 0.999
+    epsilon: float = 1e-8
+    lambd: float = 0.0
+    decay: str | Callable | None = None  # None, a DECAYS name, or decay(lr0, epoch, decay_rate)
+    decay_rate: float = 1.0
+    time_interval: int = 1000
+    seed: int = 0
+    n_iter_no_change: int = 10
+    tol: float = 1e-4
+    gram: bool = False  # full-batch gd without L2 only: layer 1 advanced through XᵀX
+    divergence_factor: float = DIVERGENCE_FACTOR
+
+    @property
+    def fused(self) -> bool:
+        """Plain gradient descent without L2: the update is fused into the dW GEMM (beta = 1)."""
+        return self.optimizer == "gd" and self.lambd == 0
+
+    @property
+    def hyperparameters(self) -> dict[str, float]:
+        return {
+            "beta": self.beta,
+            "beta1": self.beta1,
+            "beta2": self.beta2,
+            "epsilon": self.epsilon,
+        }
+
+
+def theta_layout(layer_dims: Sequence[int]) -> tuple[tuple[tuple[int, int], ...], ...]:
+    """Offsets (start, stop) of W1..WL and of b1..bL in θ: all weights first, then all biases,
+    so that the weights (which L2 penalises) are one contiguous range θ[:n_w]."""
+    return _layout(tuple(layer_dims))
+
+
+@functools.lru_cache(maxsize=64)
+def _layout(layer_dims: tuple[int, ...]) -> tuple[tuple[tuple[int, int], ...], ...]:
+    W, b, at = [], [], 0
+    for l in range(1, len(layer_dims)):
+        size = layer_dims[l] * layer_dims[l - 1]
+        W.append((at, at + size))
+        at += size
+    for l in range(1, len(layer_dims)):
+        b.append((at, at + layer_dims[l]))
+        at += layer_dims[l]
+    return tuple(W), tuple(b)
+
+
+class TrainState:
+    """A network's parameters in one flat buffer θ, with W[l] and b[l] as views, and the state an
+    optimizer keeps between steps (v, s: vectors of θ's size; t: steps taken) and the number of
+    epochs trained (``epoch``), which a warm start continues."""
+
+    def __init__(self, layer_dims: Sequence[int], dtype):
+        self.layer_dims = [int(d) for d in layer_dims]
+        self.dtype = np.dtype(dtype)
+        W, b = theta_layout(self.layer_dims)
+        self.theta = np.zeros(b[-1][1], dtype=self.dtype)
+        self.n_w = W[-1][1]
+        self.optimizer: str | None = None
+        self.v: np.ndarray | None = None
+        self.s: np.ndarray | None = None
+        self.t = 0
+        self.epoch = 0
+        self._views()
+
+    @classmethod
+    def from_arrays(cls, Ws: Sequence[np.ndarray], bs: Sequence[np.ndarray], optimizer="gd"):
+        """A state holding copies of W1..WL and b1..bL (dtype of W1), with a fresh optimizer."""
+        dims = [Ws[0].shape[1], *(W.shape[0] for W in Ws)]
+        state = cls(dims, Ws[0].dtype)
+        for l, (W, b) in enumerate(zip(Ws, bs, strict=True)):
+            state.W[l][...] = W
+            state.b[l][...] = np.reshape(b, (-1, 1))
+        state.reset_optimizer(optimizer)
+        return state
+
+    def _views(self) -> None:
+        dims = self.layer_dims
+        Wo, bo = theta_layout(dims)
+        self.W = [self.theta[a:z].reshape(dims[l + 1], dims[l]) for l, (a, z) in enumerate(Wo)]
+        self.b = [self.theta[a:z].reshape(dims[l + 1], 1) for l, (a, z) in enumerate(bo)]
+
+    def reset_optimizer(self, name: str | None) -> None:
+        """Fresh state for optimizer ``name`` (zeros), t = 0, epoch = 0."""
+        n_state = OPTIMIZERS[name].n_state if name is not None else 0
+        self.optimizer = name
+        self.v = np.zeros_like(self.theta) if n_state >= 1 else None
+        self.s = np.zeros_like(self.theta) if n_state >= 2 else None
+        self.t = 0
+        self.epoch = 0
+
+    @property
+    def opt_state(self) -> list[np.ndarray]:
+        return [a for a in (self.v, self.s) if a is not None]
+
+    def copy(self) -> TrainState:
+        """An independent copy: θ, the optimizer state and the counters."""
+        new = object.__new__(TrainState)
+        new.__dict__.update(self.__dict__)
+        new.layer_dims = list(self.layer_dims)
+        new.theta = self.theta.copy()
+        new.v = None if self.v is None else self.v.copy()
+        new.s = None if self.s is None else self.s.copy()
+        new._views()
+        return new
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        del state["W"], state["b"]  # views: rebuilt on unpickling, so they share θ again
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._views()
+
+    def __repr__(self) -> str:
+        return (
+            f"TrainState({self.layer_dims}, {self.dtype.name}, optimizer={self.optimizer!r}, "
+            f"t={self.t}, epoch={self.epoch})"
+        )
+
+
+@dataclass
+class TrainResult:
+    """What a run reports. Epoch numbers are the model's (E), not the run's."""
+
+    costs: list[float] = field(default_factory=list)  # at E % cost_every == 0
+    validation_costs: list[float] = field(default_factory=list)
+    final_cost: float = float("nan")  # the cost of the run's last epoch
+    n_done: int = 0  # epochs of this run that the parameters reflect
+    pending: BaseException | None = None  # Ctrl-C or a callback's exception
+    diverged_at: int = -1  # the epoch whose cost diverged
+    diverged_cost: float = float("nan")
+    first_cost: float = float("nan")  # the first cost computed in the run
+    best_cost: float = float("inf")  # the best validation cost
+    best_epoch: int = -1  # the epoch whose parameters have the best validation cost
+    stopped_early: bool = False

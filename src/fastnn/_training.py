@@ -1,0 +1,254 @@
+"""Between the public training calls and the engine: the training arguments checked once (into
+a ``TrainSpec``), the validation split, the run through the (optionally cross-checked) engine,
+and the errors a run ends with. Model.fit / partial_fit, the course's models in
+``fastnn.functional`` and the scikit-learn estimators all train through here.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+from fastnn._dispatch import kernels
+from fastnn._registry import DECAYS, OPTIMIZERS, lookup
+from fastnn._spec import DIVERGENCE_FACTOR, TrainResult, TrainSpec, TrainState
+from fastnn._validation import (
+    as_labels,
+    as_matrix,
+    check_count,
+    check_learning_rate,
+    check_parameters,
+)
+
+__all__ = ["PATHS", "make_spec", "check_seed", "split_validation", "run", "train_parameters"]
+
+PATHS = ("auto", "direct", "gram")
+SEED_MAX = 2**32 - 1  # numpy's legacy seeding takes seeds in [0, 2**32 - 1]
+
+
+def _check_real(
+    value, name: str, *, low: float, high: float = math.inf, low_open=False, high_open=False
+) -> float:
+    """A finite number in the given range; TypeError or ValueError naming ``name``."""
+    if type(value) is not float and (  # the usual case first: isinstance on ABCs is slow
+        isinstance(value, bool) or not isinstance(value, numbers.Real)
+    ):
+        raise TypeError(f"{name} must be a number; got {value!r}")
+    try:
+        x = float(value)
+    except OverflowError:
+        x = math.inf
+    if not (
+        math.isfinite(x)
+        and (x > low if low_open else x >= low)
+        and (x < high if high_open else x <= high)
+    ):
+        lo = f"{'(' if low_open else '['}{low:g}"
+        hi = f"{high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{name} must be a finite number in {lo}, {hi}; got {value!r}")
+    return x
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    """An int in [0, 2**32 - 1], as numpy's RandomState takes."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{name} must be an integer in [0, 2**32 - 1]; got {seed!r}")
+    if not 0 <= seed <= SEED_MAX:
+        raise ValueError(f"{name} must be in [0, 2**32 - 1]; got {seed}")
+    return int(seed)
+
+
+def make_spec(
+    *,
+    layer_dims,
+    m: int,
+    activations,
+    output: str,
+    slope: float,
+    learning_rate,
+    num_epochs,
+    mini_batch_size=None,
+    cost_every=100,
+    optimizer="gd",
+    beta=0.9,
+    beta1=0.9,
+    beta2=0.999,
+    epsilon=1e-8,
+    lambd=0.0,
+    decay=None,
+    decay_rate=1.0,
+    time_interval=1000,
+    seed=0,
+    epoch0: int = 0,
+    validating: bool = False,
+    n_iter_no_change=10,
+    tol=1e-4,
+    divergence_factor=DIVERGENCE_FACTOR,
+    path="auto",
+) -> TrainSpec:
+    """Check every training argument and pack them into a TrainSpec; ``m`` is the number of
+    training examples, ``epoch0`` the epoch the run starts at (a warm start's)."""
+    lr = check_learning_rate(learning_rate)
+    num_epochs = check_count(num_epochs, "num_epochs")
+    cost_every = check_count(cost_every, "cost_every")
+    if mini_batch_size is not None:
+        mini_batch_size = check_count(mini_batch_size, "mini_batch_size", minimum=1)
+        mini_batch_size = min(mini_batch_size, m)
+    opt = lookup(OPTIMIZERS, optimizer, "optimizer")
+    beta = _check_real(beta, "beta", low=0, high=1, high_open=True)
+    beta1 = _check_real(beta1, "beta1", low=0, high=1, high_open=True)
+    beta2 = _check_real(beta2, "beta2", low=0, high=1, high_open=True)
+    epsilon = _check_real(epsilon, "epsilon", low=0, low_open=True)
+    lambd = _check_real(lambd, "lambd", low=0)
+    if decay is not None and not callable(decay):
+        lookup(DECAYS, decay, "decay (or a function decay(learning_rate0, epoch_num, decay_rate))")
+    decay_rate = _check_real(decay_rate, "decay_rate", low=0)
+    time_interval = check_count(time_interval, "time_interval", minimum=1)
+    seed = check_seed(seed)
+    if mini_batch_size is not None and seed + epoch0 + num_epochs > SEED_MAX:
+        raise ValueError(
+            f"seed must leave room for the epochs' seeds: epoch e shuffles with seed + 1 + e, "
+            f"and seed {seed} + 1 + epoch {epoch0 + num_epochs - 1} exceeds 2**32 - 1"
+        )
+    n_iter_no_change = check_count(n_iter_no_change, "n_iter_no_change", minimum=1)
+    tol = _check_real(tol, "tol", low=0)
+    if isinstance(divergence_factor, bool) or not isinstance(divergence_factor, numbers.Real):
+        raise TypeError(f"divergence_factor must be a number > 1; got {divergence_factor!r}")
+    if not divergence_factor > 1:  # math.inf is allowed: only non-finite costs then
+        raise ValueError(f"divergence_factor must be > 1; got {divergence_factor!r}")
+    if path not in PATHS:
+        valid = ", ".join(repr(p) for p in PATHS)
+        raise ValueError(f"path must be one of {valid}; got {path!r}")
+    if validating and mini_batch_size is None and cost_every == 0:
+        raise ValueError(
+            "early stopping in full-batch training checks the validation cost at each recorded "
+            "iteration: cost_every must be > 0"
+        )
+    gram_allowed = mini_batch_size is None and opt.name == "gd" and lambd == 0 and not validating
+    if path == "gram" and not gram_allowed:
+        raise ValueError(
+            "path='gram' is for full-batch gradient descent (mini_batch_size=None, "
+            "optimizer='gd') without L2 (lambd=0) or validation"
+        )
+    if path == "auto":
+        from fastnn._engine import gram_is_cheaper
+
+        gram = gram_allowed and gram_is_cheaper(layer_dims, m, num_epochs)
+    else:
+        gram = path == "gram"
+    return TrainSpec(
+        activations=tuple(activations),
+        output=output,
+        slope=slope,
+        learning_rate=lr,
+        num_epochs=num_epochs,
+        mini_batch_size=mini_batch_size,
+        cost_every=cost_every,
+        optimizer=opt.name,
+        beta=beta,
+        beta1=beta1,
+        beta2=beta2,
+        epsilon=epsilon,
+        lambd=lambd,
+        decay=decay,
+        decay_rate=decay_rate,
+        time_interval=time_interval,
+        seed=seed,
+        n_iter_no_change=n_iter_no_change,
+        tol=tol,
+        gram=gram,
+        divergence_factor=float(divergence_factor),
+    )
+
+
+def _columns(X: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """X[:, idx], in X's layout (examples stay contiguous in an F-ordered X)."""
+    if X.flags.f_contiguous and not X.flags.c_contiguous:
+        return np.asfortranarray(X.T[idx].T)
+    return np.ascontiguousarray(X[:, idx])
+
+
+def split_validation(X, Y, validation_fraction, seed: int):
+    """The seeded split: ⌈fraction·m⌉ examples drawn by RandomState(seed).permutation(m) hold
+    out for validation; both parts keep the examples' order. Returns (X, Y, X_val, Y_val)."""
+    fraction = _check_real(
+        validation_fraction, "validation_fraction", low=0, high=1, low_open=True, high_open=True
+    )
+    m = X.shape[1]
+    n_val = math.ceil(fraction * m)
+    if not 1 <= n_val <= m - 1:
+        raise ValueError(
+            f"validation_fraction={validation_fraction!r} of {m} examples leaves "
+            f"{m - n_val} for training and {n_val} for validation; both need at least one"
+        )
+    perm = np.random.RandomState(seed).permutation(m)
+    val, train = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+    return _columns(X, train), _columns(Y, train), _columns(X, val), _columns(Y, val)
+
+
+def run(spec: TrainSpec, X, Y, state: TrainState, report=None, validation=None) -> TrainResult:
+    """One run through the engine (cross-checked when cross-check mode is on), in place on
+    ``state``. The caller commits the state and then raises ``divergence_error`` or the
+    pending exception, in that order."""
+    return kernels.train(spec, X, Y, state, report, validation)
+
+
+def divergence_error(spec: TrainSpec, result: TrainResult, state: TrainState) -> FloatingPointError:
+    """The error a diverged run ends with: what diverged where, and what was restored."""
+    unit = "epoch" if spec.mini_batch_size else "iteration"
+    cost = result.diverged_cost
+    why = (
+        f"the cost is {cost}"
+        if not math.isfinite(cost)
+        else f"the cost rose to {cost:.6g}, more than {spec.divergence_factor:g} times the "
+        f"first cost of this fit ({result.first_cost:.6g})"
+    )
+    return FloatingPointError(
+        f"training diverged at {unit} {result.diverged_at}: {why} (learning_rate="
+        f"{spec.learning_rate} is probably too large); the parameters are restored to those "
+        f"after {state.epoch} {unit}s, the last whose cost passed"
+    )
+
+
+def train_parameters(
+    X,
+    Y,
+    parameters: Mapping,
+    activations,
+    output: str,
+    slope: float,
+    learning_rate,
+    num_iterations,
+    cost_every: int,
+    report: Callable | None,
+):
+    """The course models' training: full-batch gradient descent on a parameters dict (W1, b1,
+    …), which is not modified. Returns (W list, b list, result); raises divergence and any
+    pending interrupt."""
+    dims, dtype = check_parameters(parameters)
+    X = as_matrix(X, "X", dtype, shape=(dims[0], None))
+    Y = as_labels(Y, X.shape[1], dtype, binary=(output == "sigmoid"))
+    state = TrainState(dims, dtype)
+    for l in range(1, len(dims)):
+        state.W[l - 1][...] = np.asarray(parameters[f"W{l}"], dtype=dtype)
+        state.b[l - 1][...] = np.asarray(parameters[f"b{l}"], dtype=dtype)
+    state.reset_optimizer("gd")
+    spec = make_spec(
+        layer_dims=dims,
+        m=X.shape[1],
+        activations=activations,
+        output=output,
+        slope=slope,
+        learning_rate=learning_rate,
+        num_epochs=num_iterations,
+        cost_every=cost_every,
+    )
+    result = run(spec, X, Y, state, report)
+    if result.diverged_at >= 0:
+        raise divergence_error(spec, result, state)
+    if result.pending is not None:
+        raise result.pending
+    return [W.copy() for W in state.W], [b.copy() for b in state.b], result
