@@ -476,12 +476,11 @@ class Model:
         Y = self._labels(Y, X.shape[1])
         val = None
         if validation is not None:
-            try:
-                X_val, Y_val = validation
-            except (TypeError, ValueError):
+            if not isinstance(validation, (tuple, list)) or len(validation) != 2:
                 raise TypeError(
                     f"validation must be a pair (X_val, Y_val); got {type(validation).__name__}"
-                ) from None
+                )
+            X_val, Y_val = validation
             X_val = as_matrix(X_val, "X_val", self.dtype, shape=(self.layer_dims[0], None))
             X_val = self._standardized(X_val, mean, scale)
             val = (
