@@ -176,6 +176,64 @@ def test_train_csv_with_label_matches_in_process_model(capsys, planar_files):
     assert f"Cost after iteration 900: {model.costs_[-1]}" in out
 
 
+def test_train_with_the_second_courses_options_matches_in_process_model(capsys, planar_files):
+    code, out, err = run(
+        capsys, "train", planar_files["csv"], "--label", "y", "--layers", "4",
+        "--activation", "tanh", "--init", "small", "--lr", "0.01", "--mini-batch-size", "64",
+        "--epochs", "40", "--optimizer", "adam", "--beta1", "0.8", "--lambd", "0.7",
+        "--decay", "scheduled", "--decay-rate", "1", "--time-interval", "10",
+    )  # fmt: skip
+    assert code == 0, err
+    X, Y = planar_files["X"], planar_files["Y"]
+    model = fastnn.Model([2, 4, 1], "tanh", init="small", seed=1)
+    model.fit(X, Y, 0.01, mini_batch_size=64, num_epochs=40, optimizer="adam", beta1=0.8,
+              lambd=0.7, decay="scheduled", decay_rate=1, time_interval=10, cost_every=1)  # fmt: skip
+    assert f"train accuracy: {model.score(X, Y):.4f}" in out
+    # ten cost lines, every 4th epoch, each the model's epoch cost
+    lines = [line for line in out.splitlines() if line.startswith("Cost after epoch ")]
+    assert lines == [f"Cost after epoch {i}: {model.costs_[i]}" for i in range(0, 40, 4)]
+    assert "40 epochs of mini-batches of 64" in out and "optimizer adam" in out
+
+
+def test_early_stopping_from_the_command_line(capsys, monkeypatch, tmp_path):
+    drawn = {}
+    monkeypatch.setattr(cli, "_write_plot", lambda path, curves, *a: drawn.update(curves=curves))
+    code, out, err = run(
+        capsys, "train", "--mini-batch-size", "32", "--epochs", "500", "--optimizer", "adam",
+        "--lr", "0.05", "--layers", "32", "--validation-fraction", "0.2",
+        "--n-iter-no-change", "5", "--plot", tmp_path / "c.png",
+    )  # fmt: skip
+    assert code == 0, err
+    match = re.search(r"stopped early after (\d+) epochs", out)
+    assert match and int(match.group(1)) < 500
+    n = int(match.group(1))
+    (l1, x1, y1), (l2, x2, y2) = drawn["curves"]
+    assert (l1, l2) == ("training", "validation") and len(y1) == len(y2) == n
+    np.testing.assert_array_equal(x2, np.arange(1, n + 1))  # after every epoch
+
+
+def test_a_finite_blow_up_is_an_error_and_saves_nothing(capsys, tmp_path):
+    """Targets around 500 with the L-layer defaults: the cost rose from 1.2e5 to 1.6e155 and
+    the command used to exit 0 (R² of -8e136) and save the model."""
+    rng = np.random.default_rng(1)
+    X = 0.05 * rng.standard_normal((2, 100))
+    y = 500 + 30 * rng.standard_normal(100)
+    path = tmp_path / "reg.csv"
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["a", "b", "y"])
+        w.writerows(
+            [repr(float(a)), repr(float(b)), repr(float(t))]
+            for (a, b), t in zip(X.T, y, strict=True)
+        )
+    code, _, err = run(
+        capsys, "train", path, "--label", "y", "--output", "linear", "--save",
+        tmp_path / "m.npz", "--quiet",
+    )  # fmt: skip
+    assert_one_line_error(code, err, 1, "training diverged at iteration 100: the cost rose to")
+    assert not (tmp_path / "m.npz").exists()
+
+
 def test_train_npz_logistic_regression(capsys, planar_files):
     code, out, err = run(
         capsys, "train", planar_files["npz"], "--layers", "", "--init", "zeros",
@@ -404,6 +462,20 @@ def test_malformed_data_is_a_one_line_error(capsys, bad_files, name, extra, mess
         (["--label", "y"], "--label only applies to .csv files"),
         (["--bogus"], "unrecognized arguments: --bogus"),
         (["--save", "/nonexistent-dir/m.npz"], "does not exist"),
+        (["--mini-batch-size", "0"], "argument --mini-batch-size: must be an integer >= 1"),
+        (["--epochs", "-1"], "argument --epochs"),
+        (["--epochs", "3", "--iterations", "5"], "--epochs and --iterations say the same"),
+        (["--optimizer", "rmsprop"], "argument --optimizer: invalid choice"),
+        (["--beta", "1"], "argument --beta: must be a finite number in [0, 1)"),
+        (["--beta2", "nan"], "argument --beta2"),
+        (["--epsilon", "0"], "argument --epsilon: must be a finite number in (0, inf]"),
+        (["--lambd", "-0.1"], "argument --lambd"),
+        (["--decay", "exponential"], "argument --decay: invalid choice"),
+        (["--decay-rate", "x"], "argument --decay-rate"),
+        (["--time-interval", "0"], "argument --time-interval"),
+        (["--validation-fraction", "1"], "argument --validation-fraction"),
+        (["--n-iter-no-change", "0"], "argument --n-iter-no-change"),
+        (["--tol", "-1"], "argument --tol"),
     ],
 )
 def test_bad_arguments_are_usage_errors(capsys, argv, message):

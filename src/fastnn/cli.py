@@ -32,7 +32,7 @@ import numpy as np
 
 import fastnn
 from fastnn import datasets
-from fastnn._registry import ACTIVATIONS, INITS, OUTPUTS
+from fastnn._registry import ACTIVATIONS, DECAYS, INITS, OPTIMIZERS, OUTPUTS
 from fastnn.model import Model
 
 __all__ = ["main", "build_parser", "train_settings", "PLANAR_DEFAULTS", "FILE_DEFAULTS"]
@@ -168,6 +168,38 @@ def _iterations(text: str) -> int:
     return value
 
 
+def _count(minimum: int):
+    """An integer >= minimum."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}; got {text!r}")
+        return value
+
+    return parse
+
+
+def _real(low: float, high: float = math.inf, *, low_open=False, high_open=False):
+    """A finite number in a range, e.g. [0, 1) for beta."""
+    lo, hi = f"{'(' if low_open else '['}{low:g}", f"{high:g}{')' if high_open else ']'}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        ok = math.isfinite(value) and (value > low if low_open else value >= low)
+        if not (ok and (value < high if high_open else value <= high)):
+            raise argparse.ArgumentTypeError(f"must be a finite number in {lo}, {hi}; got {text!r}")
+        return value
+
+    return parse
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -195,11 +227,20 @@ data files (chosen by extension):
   .npz       arrays X (n_x, m) and Y (m,) or (1, m)
   .csv       a header row and one example per row; --label names the label column
 
-output: "Cost after iteration i: J" every {COST_EVERY} iterations and a progress bar on stderr
+training: full-batch gradient descent by default; --mini-batch-size B trains --epochs epochs
+of the course's shuffled mini-batches (seeded by --seed), --optimizer momentum or adam, --lambd
+adds L2, --decay inverse|scheduled decays the learning rate after each epoch, and
+--validation-fraction F holds out that share of the data and stops early when its cost has not
+improved by --tol for --n-iter-no-change checks (the best parameters are kept).
+
+output: "Cost after iteration i: J" every {COST_EVERY} iterations (with mini-batches "Cost after
+epoch i: J", ten times in a run) and a progress bar on stderr counting iterations or epochs
 (tqdm if installed, else a line every 10%), then the accuracy (R^2 for --output linear) and the
-wall time; --quiet prints the accuracy lines only. Ctrl-C stops training, prints how many
-iterations ran and exits with 130 without saving or plotting (a half-trained model never
-overwrites a --save file). A learning rate that makes the cost diverge is an error (exit 1).
+wall time; --quiet prints the accuracy lines only. --plot draws the training cost and, with
+--validation-fraction, the validation cost. Ctrl-C stops training, prints how many iterations
+(epochs) ran and exits with 130 without saving or plotting (a half-trained model never
+overwrites a --save file). A cost that diverges (not finite, or above 1e6 times its first
+value) is an error (exit 1).
 """
 
 
@@ -262,6 +303,59 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="gradient descent iterations. Default: 2500 for DATA files, 10000 for planar",
     )
+    train.add_argument(
+        "--mini-batch-size",
+        type=_count(1),
+        metavar="B",
+        help="train on shuffled mini-batches of B examples (default: full batch)",
+    )
+    train.add_argument(
+        "--epochs",
+        type=_iterations,
+        metavar="N",
+        help="passes over the data with --mini-batch-size (default: --iterations' value)",
+    )
+    train.add_argument(
+        "--optimizer",
+        choices=tuple(OPTIMIZERS),
+        default="gd",
+        help="gd (default), momentum (--beta) or adam (--beta1, --beta2, --epsilon)",
+    )
+    train.add_argument(
+        "--beta", type=_real(0, 1, high_open=True), default=0.9, help="momentum (default 0.9)"
+    )
+    train.add_argument(
+        "--beta1", type=_real(0, 1, high_open=True), default=0.9, help="Adam (default 0.9)"
+    )
+    train.add_argument(
+        "--beta2", type=_real(0, 1, high_open=True), default=0.999, help="Adam (default 0.999)"
+    )
+    train.add_argument(
+        "--epsilon", type=_real(0, low_open=True), default=1e-8, help="Adam (default 1e-8)"
+    )
+    train.add_argument(
+        "--lambd", type=_real(0), default=0.0, metavar="L", help="L2 strength λ (default 0)"
+    )
+    train.add_argument(
+        "--decay",
+        choices=tuple(DECAYS),
+        help="learning-rate decay after each epoch: inverse lr0/(1+rate*epoch), scheduled "
+        "lr0/(1+rate*floor(epoch/interval)) (default: none)",
+    )
+    train.add_argument("--decay-rate", type=_real(0), default=1.0, metavar="R", help="default 1")
+    train.add_argument(
+        "--time-interval", type=_count(1), default=1000, metavar="T", help="default 1000"
+    )
+    train.add_argument(
+        "--validation-fraction",
+        type=_real(0, 1, low_open=True, high_open=True),
+        metavar="F",
+        help="hold out this share of the data and stop early when its cost stops improving",
+    )
+    train.add_argument(
+        "--n-iter-no-change", type=_count(1), default=10, metavar="N", help="default 10"
+    )
+    train.add_argument("--tol", type=_real(0), default=1e-4, help="default 1e-4")
     train.add_argument(
         "--dtype", choices=("float64", "float32"), default="float64", help="default float64"
     )
@@ -387,13 +481,17 @@ def _plotting():
     return Figure, FigureCanvasAgg
 
 
-def _write_plot(path: str, costs: Sequence[float], plotting, title: str, ylabel: str) -> None:
+def _write_plot(path: str, curves, plotting, title: str, xlabel: str, ylabel: str) -> None:
+    """curves: (label, x, y) for each line (the training cost, the validation cost)."""
     Figure, FigureCanvasAgg = plotting
     fig = Figure(figsize=(6.4, 4.4), layout="tight")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    ax.plot(np.arange(len(costs)) * COST_EVERY, costs)
-    ax.set_xlabel("iteration")
+    for label, x, y in curves:
+        ax.plot(x, y, label=label)
+    if len(curves) > 1:
+        ax.legend()
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
@@ -406,8 +504,9 @@ class _Progress:
     Cost lines go to stdout (through tqdm.write when a bar is shown, so they do not tear it).
     """
 
-    def __init__(self, total: int, enabled: bool):
+    def __init__(self, total: int, enabled: bool, unit: str = "iteration"):
         self.total = total
+        self.unit = unit
         self.enabled = enabled and total > 0
         self.start = time.perf_counter()
         self.done = 0
@@ -419,7 +518,8 @@ class _Progress:
             except ImportError:
                 tqdm = None
             if tqdm is not None:
-                self.bar = tqdm(total=total, unit="it", file=sys.stderr, dynamic_ncols=True)
+                short = "it" if unit == "iteration" else unit
+                self.bar = tqdm(total=total, unit=short, file=sys.stderr, dynamic_ncols=True)
 
     def print(self, line: str) -> None:
         if self.bar is not None:
@@ -439,7 +539,7 @@ class _Progress:
             left = elapsed * (self.total - done) / done
             pct = 100 * done // self.total
             print(
-                f"[{pct:3d}%] {done}/{self.total} iterations, {elapsed:.2f} s elapsed, "
+                f"[{pct:3d}%] {done}/{self.total} {self.unit}s, {elapsed:.2f} s elapsed, "
                 f"~{left:.2f} s left",
                 file=sys.stderr,
                 flush=True,
@@ -525,34 +625,67 @@ def _cmd_train(args: argparse.Namespace) -> int:
     except (ValueError, TypeError) as err:
         raise UsageError(_describe(err)) from err
     lr, iterations = settings["lr"], settings["iterations"]
+    batch = args.mini_batch_size
+    if args.epochs is not None and args.iterations is not None:
+        raise UsageError("--epochs and --iterations say the same thing; give one of them")
+    if args.epochs is not None:
+        iterations = args.epochs
+    unit = "epoch" if batch else "iteration"
+    # Mini-batch runs record every epoch (the progress bar and the plot follow epochs) and
+    # print ten cost lines; full-batch runs record and print every COST_EVERY iterations.
+    cost_every = 1 if batch else COST_EVERY
+    print_every = max(1, iterations // 10) if batch else COST_EVERY
+    options = {
+        "mini_batch_size": batch,
+        "optimizer": args.optimizer,
+        "beta": args.beta,
+        "beta1": args.beta1,
+        "beta2": args.beta2,
+        "epsilon": args.epsilon,
+        "lambd": args.lambd,
+        "decay": args.decay,
+        "decay_rate": args.decay_rate,
+        "time_interval": args.time_interval,
+        "validation_fraction": args.validation_fraction,
+        "n_iter_no_change": args.n_iter_no_change,
+        "tol": args.tol,
+    }
 
     quiet = args.quiet
     if not quiet:
         acts = f"{','.join(activation)} hidden, " if layers else ""
+        how = f"{iterations} iterations"
+        if batch:
+            how = f"{iterations} epochs of mini-batches of {batch}"
+        extras = [f"optimizer {args.optimizer}"] if args.optimizer != "gd" else []
+        extras += [f"lambd {args.lambd}"] if args.lambd else []
+        extras += [f"decay {args.decay} (rate {args.decay_rate})"] if args.decay else []
+        if args.validation_fraction:
+            extras.append(f"{args.validation_fraction:g} held out for early stopping")
+        extras += ["standardized"] if args.standardize else []
         print(
             f"training {dims} ({acts}{args.output} output) on {X.shape[1]} examples of {source}: "
-            f"learning rate {lr}, {iterations} iterations, init {settings['init']}, "
-            f"{args.dtype}, seed {args.seed}{', standardized' if args.standardize else ''}",
+            f"learning rate {lr}, {how}, init {settings['init']}, {args.dtype}, "
+            f"seed {args.seed}{''.join(', ' + e for e in extras)}",
             flush=True,
         )
 
-    progress = _Progress(iterations, enabled=not quiet)
+    progress = _Progress(iterations, enabled=not quiet, unit=unit)
 
     def report(i: int, cost: float) -> None:
-        if not quiet:
-            progress.print(f"Cost after iteration {i}: {cost}")
-        progress.update(i)
+        if not quiet and i % print_every == 0:
+            progress.print(f"Cost after {unit} {i}: {cost}")
+        progress.update(i + 1)
 
     start = time.perf_counter()
     try:
         with _data_errors():
-            model.fit(X, Y, lr, iterations, cost_every=COST_EVERY, callback=report)
+            model.fit(X, Y, lr, iterations, cost_every=cost_every, callback=report, **options)
         progress.update(model.n_iter_)
     except KeyboardInterrupt:
         progress.close()
         print(
-            f"interrupted after {model.n_iter_} iterations"
-            f"{' (model not saved)' if args.save else ''}",
+            f"interrupted after {model.n_iter_} {unit}s{' (model not saved)' if args.save else ''}",
             file=sys.stderr,
             flush=True,
         )
@@ -561,6 +694,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
         progress.close()
     elapsed = time.perf_counter() - start
 
+    if args.validation_fraction and model.n_iter_ < iterations and not quiet:
+        print(
+            f"stopped early after {model.n_iter_} {unit}s: the validation cost did not improve "
+            f"by {args.tol:g} for {args.n_iter_no_change} checks; kept the parameters with the "
+            f"best one, {model.best_cost_:.6g}"
+        )
     print(_score_line("train", model, X, Y))
     if test is not None:
         print(_score_line("test", model, *test))
@@ -574,9 +713,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
             print(f"saved the model to {args.save}")
     if plotting is not None:
         title = f"layers {dims}, learning rate {lr}"
-        ylabel = "cost (cross-entropy)" if args.output == "sigmoid" else "cost (squared error)"
+        cost = OUTPUTS[args.output].cost
+        x = np.arange(len(model.costs_)) * cost_every
+        curves = [("training", x, model.costs_)]
+        if model.validation_costs_:
+            # mini-batches: after every epoch (1, 2, ...); full batch: at the recorded iterations
+            n = len(model.validation_costs_)
+            xv = np.arange(1, n + 1) if batch else np.arange(n) * cost_every
+            curves.append(("validation", xv, model.validation_costs_))
         with _data_errors(f"cannot write the plot {args.plot}: "):
-            _write_plot(args.plot, model.costs_, plotting, title, ylabel)
+            _write_plot(args.plot, curves, plotting, title, unit, f"cost ({cost})")
         if not quiet:
             print(f"wrote the learning curve to {args.plot}")
     return EXIT_OK
