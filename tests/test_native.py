@@ -146,3 +146,27 @@ def test_small_gemm_routing():
         assert not routes(4, 2, 400) and not routes(1, 64, 1024)
     finally:
         _blas._set_small_gemm_limit(default)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", ["C", "F", "strided", "row", "column"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_all_finite_2d_finds_any_non_finite_element_in_any_layout(dtype, kind, bad, rng):
+    """The finiteness check of every input (validation's as_matrix): one pass, no temporary."""
+    base = draw(rng, (7, 9), dtype)
+    a = {
+        "C": base,
+        "F": np.asfortranarray(base),
+        "strided": np.zeros((14, 27), dtype)[::2, ::3],
+        "row": base[:1],
+        "column": base[:, :1],
+    }[kind]
+    a[...] = base[: a.shape[0], : a.shape[1]]
+    assert _kernels.all_finite_2d(a)
+    for i, j in np.ndindex(a.shape):
+        b = a.copy() if kind != "strided" else a  # strided: in place, restored below
+        saved = b[i, j]
+        b[i, j] = bad
+        assert not _kernels.all_finite_2d(b), (i, j)
+        b[i, j] = saved
+    assert _kernels.all_finite_2d(np.zeros((0, 3), dtype))

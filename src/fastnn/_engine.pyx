@@ -42,6 +42,7 @@ from fastnn._rows cimport (
     FNN_OPT_GD,
     backward_from_A,
     bias_activation,
+    gather,
     optimizer_step,
     output_delta,
     output_loss,
@@ -286,29 +287,9 @@ cdef double _l2_term(Spec* spec, const floating* theta, Py_ssize_t n_w) noexcept
 cdef void _gather(Net* net, Data* d, const floating* X, Py_ssize_t start, int cnt) noexcept nogil:
     """Batch columns perm[start:start+cnt] of X and Y into Xb (X's layout, leading dimension
     cnt if row-major, n_x if column-major) and Yb (n_L, cnt)."""
-    cdef const floating* Y = <const floating*>d.Y
-    cdef const floating* Xv = <const floating*>d.Xv
-    cdef floating* Xb = <floating*>d.Xb
-    cdef floating* Yb = <floating*>d.Yb
     cdef const int32_t* idx = d.perm + start
-    cdef int n_x = net.dims[0], n_L = net.dims[net.L], i, j
-    cdef const floating* row
-    cdef floating* out
-    if d.x_rowmajor:
-        for i in range(n_x):
-            row = X + <Py_ssize_t>i * d.ldx
-            out = Xb + <Py_ssize_t>i * cnt
-            for j in range(cnt):
-                out[j] = row[idx[j]]
-    else:
-        for j in range(cnt):
-            memcpy(Xb + <Py_ssize_t>j * n_x, X + <Py_ssize_t>idx[j] * d.ldx,
-                   n_x * sizeof(floating))
-    for i in range(n_L):
-        row = Y + <Py_ssize_t>i * d.m
-        out = Yb + <Py_ssize_t>i * cnt
-        for j in range(cnt):
-            out[j] = row[idx[j]]
+    gather(X, d.ldx, d.x_rowmajor, idx, cnt, net.dims[0], <floating*>d.Xb)
+    gather(<const floating*>d.Y, d.m, True, idx, cnt, net.dims[net.L], <floating*>d.Yb)
 
 
 cdef double _validation_cost(Net* net, Data* d, Buffers* buf,

@@ -89,6 +89,40 @@ def _vector_math(name, x):
     return out
 
 
+def _all_finite_impl(const floating[:, :] a):
+    cdef Py_ssize_t i, j, rows = a.shape[0], cols = a.shape[1]
+    cdef Py_ssize_t s0 = a.strides[0] // sizeof(floating), s1 = a.strides[1] // sizeof(floating)
+    cdef bint ok = True
+    cdef const floating* p = &a[0, 0]
+    with nogil:
+        if s1 == 1 or cols == 1:  # contiguous rows
+            for i in range(rows):
+                if not all_finite(p + i * s0, cols):
+                    ok = False
+                    break
+        elif s0 == 1 or rows == 1:  # contiguous columns
+            for j in range(cols):
+                if not all_finite(p + j * s1, rows):
+                    ok = False
+                    break
+        else:
+            for i in range(rows):
+                for j in range(cols):
+                    if p[i * s0 + j * s1] - p[i * s0 + j * s1] != 0:
+                        ok = False
+                if not ok:
+                    break
+    return ok
+
+
+def all_finite_2d(a):
+    """Whether every element of a 2-D float32/float64 array is finite (no NaN, no ±inf), in one
+    pass over the array without the (n, m) temporary np.isfinite(a).all() would allocate."""
+    if a.size == 0:
+        return True
+    return bool(_all_finite_impl(a))
+
+
 def _activation_id(activation):
     """The registry's kernel id of an activation name."""
     return get_activation(activation).id

@@ -3,6 +3,9 @@
 that the kernels and the training engine call. Every wrapper is ``noexcept nogil`` and works
 on raw C-ordered (n, m) blocks: row i at offset i·m."""
 
+from libc.stdint cimport int32_t
+
+
 cdef extern from "fnn_ids.h":
     cdef enum:
         FNN_ACT_LINEAR
@@ -57,6 +60,14 @@ cdef extern from "fnn_rows.h":
                               double) noexcept nogil
     void fnn_optimizer_step_f(int, Py_ssize_t, float*, const float*, float*, float*, float, float,
                               float, float, float, float, float, float, float) noexcept nogil
+    void fnn_gather_columns_d(const double*, Py_ssize_t, const int32_t*, int, Py_ssize_t,
+                              double*) noexcept nogil
+    void fnn_gather_columns_f(const float*, Py_ssize_t, const int32_t*, int, Py_ssize_t,
+                              float*) noexcept nogil
+    void fnn_gather_rows_d(const double*, Py_ssize_t, const int32_t*, int, Py_ssize_t,
+                           double*) noexcept nogil
+    void fnn_gather_rows_f(const float*, Py_ssize_t, const int32_t*, int, Py_ssize_t,
+                           float*) noexcept nogil
     double fnn_sum_sq_d(const double*, Py_ssize_t) noexcept nogil
     double fnn_sum_sq_f(const float*, Py_ssize_t) noexcept nogil
 
@@ -184,3 +195,18 @@ cdef inline double sum_sq(const floating* x, Py_ssize_t n) noexcept nogil:
         return fnn_sum_sq_f(x, n)
     else:
         return fnn_sum_sq_d(x, n)
+
+
+cdef inline void gather(const floating* X, Py_ssize_t ld, bint rowmajor, const int32_t* idx,
+                        int cnt, Py_ssize_t n, floating* out) noexcept nogil:
+    """Columns idx[0..cnt) of the (n, ·) matrix X into the dense block out, in X's layout:
+    column-major (n, cnt) when X is (examples contiguous), row-major (n, cnt) otherwise."""
+    if rowmajor:
+        if floating is float:
+            fnn_gather_rows_f(X, ld, idx, cnt, n, out)
+        else:
+            fnn_gather_rows_d(X, ld, idx, cnt, n, out)
+    elif floating is float:
+        fnn_gather_columns_f(X, ld, idx, cnt, n, out)
+    else:
+        fnn_gather_columns_d(X, ld, idx, cnt, n, out)

@@ -4,6 +4,7 @@
    x86-64) and picked at load time (gcc target_clones / ifunc), so a generic wheel still runs
    4-8 lanes wide. Other compilers and platforms get one generic build.
    FNN_STATIC: file-local; each extension uses only some of the loops, so unused is fine.
+   FNN_PREFETCH, FNN_GATHER_AHEAD: see below.
    FNN_PRAGMA: a pragma from inside a macro ("omp simd" reductions; -fopenmp-simd, no OpenMP
    runtime). */
 #ifndef FASTNN_CONFIG_H
@@ -22,5 +23,14 @@
 #define FNN_STATIC static
 #endif
 #define FNN_PRAGMA(x) _Pragma(#x)
+
+/* FNN_PREFETCH: a hint to bring a cache line in (nothing where the compiler has no builtin);
+   FNN_GATHER_AHEAD: how many columns ahead a mini-batch gather prefetches. */
+#if defined(__GNUC__)
+#define FNN_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define FNN_PREFETCH(p) ((void)(p))
+#endif
+#define FNN_GATHER_AHEAD 4
 
 #endif /* FASTNN_CONFIG_H */

@@ -8,9 +8,10 @@
      momentum  v ← β·v + (1 − β)·g';  θ ← θ − α·v                       (β passed as beta1)
      adam      v ← β1·v + (1 − β1)·g';  s ← β2·s + (1 − β2)·g'²;
                θ ← θ − α·(v / bc1) / (√(s / bc2) + ε),  bc1 = 1 − β1ᵗ, bc2 = 1 − β2ᵗ
+               (evaluated as θ ← θ − α_t·v / (√s + ε_t), see below)
    The coefficients arrive precomputed in double and rounded to the type once (c1 = 1 − β1,
-   c2 = 1 − β2), as numpy rounds a Python float scalar meeting a float32 array; each element
-   is then computed in the order the course's numpy writes it. */
+   c2 = 1 − β2), as numpy rounds a Python float scalar meeting a float32 array; gd and
+   momentum then compute each element in the order the course's numpy writes it. */
 
 FNN_CLONES FNN_STATIC void FNN_NAME(fnn_optimizer_step)(int optimizer, ptrdiff_t n,
                                                         FNN_T *__restrict theta,
@@ -29,13 +30,18 @@ FNN_CLONES FNN_STATIC void FNN_NAME(fnn_optimizer_step)(int optimizer, ptrdiff_t
         }
         break;
     case FNN_OPT_ADAM:
-        for (i = 0; i < n; i++) {
-            FNN_T gi = g[i] + l2 * theta[i];
-            v[i] = beta1 * v[i] + c1 * gi;
-            s[i] = beta2 * s[i] + c2 * (gi * gi);
-            FNN_T v_corrected = v[i] / bc1;
-            FNN_T s_corrected = s[i] / bc2;
-            theta[i] = theta[i] - lr * v_corrected / (FNN_SQRT(s_corrected) + eps);
+        /* α·(v/bc1)/(√(s/bc2) + ε) = α_t·v/(√s + ε_t), α_t = α·√bc2/bc1, ε_t = ε·√bc2: the same
+           in exact arithmetic with one division and one square root per parameter instead of
+           three divisions and a square root (the divider bounds this loop) */
+        {
+            FNN_T lr_t = (FNN_T)(lr * sqrt((double)bc2) / bc1);
+            FNN_T eps_t = (FNN_T)(eps * sqrt((double)bc2));
+            for (i = 0; i < n; i++) {
+                FNN_T gi = g[i] + l2 * theta[i];
+                v[i] = beta1 * v[i] + c1 * gi;
+                s[i] = beta2 * s[i] + c2 * (gi * gi);
+                theta[i] = theta[i] - lr_t * v[i] / (FNN_SQRT(s[i]) + eps_t);
+            }
         }
         break;
     default: /* FNN_OPT_GD */

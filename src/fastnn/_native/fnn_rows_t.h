@@ -244,3 +244,34 @@ FNN_CLONES FNN_STATIC void FNN_NAME(fnn_small_gemm)(int M, int N, int K, FNN_T a
         }
     }
 }
+
+/* A mini-batch's columns idx[0..cnt) of an example-contiguous X (column j, n elements, at
+   X + j·ld: X F-ordered) into the column-major (n, cnt) block out. The columns come from
+   anywhere in X, mostly from memory: the cache lines of the column FNN_GATHER_AHEAD places
+   ahead are prefetched while one is copied. */
+FNN_STATIC void FNN_NAME(fnn_gather_columns)(const FNN_T *X, ptrdiff_t ld, const int32_t *idx,
+                                             int cnt, ptrdiff_t n, FNN_T *out) {
+    int j;
+    ptrdiff_t b, bytes = n * (ptrdiff_t)sizeof(FNN_T);
+    for (j = 0; j < cnt; j++) {
+        if (j + FNN_GATHER_AHEAD < cnt) {
+            const char *next = (const char *)(X + (ptrdiff_t)idx[j + FNN_GATHER_AHEAD] * ld);
+            for (b = 0; b < bytes; b += 64) FNN_PREFETCH(next + b);
+        }
+        memcpy(out + (ptrdiff_t)j * n, X + (ptrdiff_t)idx[j] * ld, (size_t)bytes);
+    }
+}
+
+/* The same columns of a row-major X (row i at X + i·ld) into the row-major (n, cnt) block
+   out: out[i·cnt + j] = X[i·ld + idx[j]], one element per cache line of X. */
+FNN_CLONES FNN_STATIC void FNN_NAME(fnn_gather_rows)(const FNN_T *X, ptrdiff_t ld,
+                                                     const int32_t *idx, int cnt, ptrdiff_t n,
+                                                     FNN_T *out) {
+    ptrdiff_t i;
+    int j;
+    for (i = 0; i < n; i++) {
+        const FNN_T *row = X + i * ld;
+        FNN_T *o = out + i * cnt;
+        for (j = 0; j < cnt; j++) o[j] = row[idx[j]];
+    }
+}
