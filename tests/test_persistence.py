@@ -234,3 +234,44 @@ def test_an_interrupted_save_leaves_the_old_file_and_no_temporary_files(
         assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
     else:
         assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "momentum", "adam"])
+def test_a_loaded_model_continues_its_optimizer_exactly(optimizer, tmp_path):
+    """save() keeps v, s, t and the epoch counter: fit N, save, load, warm-start N more is the
+    same as fitting 2N without the file in between."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3, 50))
+    Y = (X[0] > X[1]).astype(float)[None]
+    kw = dict(mini_batch_size=8, optimizer=optimizer, seed=4, cost_every=1)
+    whole = Model([3, 6, 1], init="he").fit(X, Y, 0.01, num_epochs=20, **kw)
+    first = Model([3, 6, 1], init="he").fit(X, Y, 0.01, num_epochs=10, **kw)
+    first.save(tmp_path / "half.npz")
+    loaded = fastnn.load(tmp_path / "half.npz")
+    assert (loaded._state.t, loaded._state.epoch) == (10 * 7, 10)
+    loaded.fit(X, Y, 0.01, num_epochs=10, warm_start=True, **kw)
+    assert loaded.costs_ == whole.costs_ and loaded.n_iter_ == 20
+    for key, value in whole.parameters.items():
+        np.testing.assert_array_equal(loaded.parameters[key], value)
+
+
+def test_a_damaged_optimizer_state_is_refused(tmp_path):
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((3, 20)), (rng.random((1, 20)) > 0.5).astype(float)
+    Model([3, 4, 1]).fit(X, Y, 0.01, 3, optimizer="adam").save(tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz") as f:
+        good = dict(f)
+    for change, message in [
+        ({"optimizer": np.array("rmsprop")}, "optimizer must be one of"),
+        ({"optimizer_t": np.array(-1)}, "optimizer_t must be an integer"),
+        ({"optimizer_epoch": np.array(1.5)}, "optimizer_epoch must be an integer"),
+        ({"optimizer_s": good["optimizer_s"][:-1]}, "optimizer_s must be 21 floats"),
+        ({"optimizer_v": good["optimizer_v"] * np.nan}, "optimizer_v contains NaN"),
+    ]:
+        np.savez(tmp_path / "bad.npz", **{**good, **change})
+        with pytest.raises(ValueError, match=message):
+            fastnn.load(tmp_path / "bad.npz")
+    del good["optimizer_v"]
+    np.savez(tmp_path / "bad.npz", **good)
+    with pytest.raises(ValueError, match="missing 'optimizer_v'"):
+        fastnn.load(tmp_path / "bad.npz")

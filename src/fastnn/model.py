@@ -571,7 +571,11 @@ class Model:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the model to ``path`` (.npz, no pickle) atomically: a temporary file in the same
-        directory, then os.replace, so an interrupted save never leaves a half-written file."""
+        directory, then os.replace, so an interrupted save never leaves a half-written file.
+
+        The file holds the parameters, the standardisation statistics, the cost history and,
+        after a fit, the optimizer's state (v, s, the step and epoch counters), so a loaded
+        model continues with ``fit(..., warm_start=True)`` exactly where this one would."""
         path = os.fspath(path)
         arrays = {
             "format": np.array("fastnn-model"),
@@ -590,6 +594,14 @@ class Model:
         for l, (W, b) in enumerate(zip(self._state.W, self._state.b, strict=True), start=1):
             arrays[f"W{l}"] = W
             arrays[f"b{l}"] = b
+        state = self._state
+        if state.optimizer is not None:  # optional members: older readers ignore them
+            arrays["optimizer"] = np.array(state.optimizer)
+            arrays["optimizer_t"] = np.array(state.t, dtype=np.int64)
+            arrays["optimizer_epoch"] = np.array(state.epoch, dtype=np.int64)
+            for key, value in (("optimizer_v", state.v), ("optimizer_s", state.s)):
+                if value is not None:
+                    arrays[key] = value
         directory = os.path.dirname(os.path.abspath(path))
         fd, tmp = tempfile.mkstemp(prefix=".fastnn-", suffix=".npz.tmp", dir=directory)
         try:
@@ -602,6 +614,30 @@ class Model:
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
+
+
+def _load_optimizer_state(state: TrainState, get) -> None:
+    """The optimizer state stored by save(), checked, into ``state``."""
+    name = str(get("optimizer"))
+    opt = lookup(OPTIMIZERS, name, "optimizer")
+    counts = {}
+    for key in ("optimizer_t", "optimizer_epoch"):
+        value = get(key)
+        if value.shape != () or value.dtype.kind not in "iu" or not 0 <= int(value) < 2**62:
+            raise ValueError(f"{key} must be an integer in [0, 2**62); got {value!r}")
+        counts[key] = int(value)
+    vectors = []
+    for key in ("optimizer_v", "optimizer_s")[: opt.n_state]:
+        value = get(key)
+        if value.shape != state.theta.shape or value.dtype.kind != "f":
+            raise ValueError(f"{key} must be {state.theta.size} floats; got {value.shape}")
+        if not np.isfinite(value).all():
+            raise ValueError(f"{key} contains NaN or infinity")
+        vectors.append(value)
+    state.reset_optimizer(opt.name)
+    for live, value in zip(state.opt_state, vectors, strict=True):
+        live[...] = value
+    state.t, state.epoch = counts["optimizer_t"], counts["optimizer_epoch"]
 
 
 def load(path: str | os.PathLike) -> Model:
@@ -683,6 +719,8 @@ def load(path: str | os.PathLike) -> Model:
             model.x_mean_ = mean.astype(model.dtype)
             model.x_scale_ = scale.astype(model.dtype)
             model.standardize = True
+        if "optimizer" in arrays:
+            _load_optimizer_state(model._state, get)
     except (TypeError, ValueError) as err:
         raise ValueError(f"{path}: invalid fastnn model file: {err}") from None
     return model
