@@ -54,3 +54,22 @@ def test_bench_script_runs_in_smoke_mode(name, n_rows, marker):
     assert result.returncode == 0, result.stderr[-2000:]
     rows = [line for line in result.stdout.splitlines() if line.startswith("| float")]
     assert len(rows) == n_rows and all(marker in row for row in rows)
+
+
+def test_minibatch_script_runs_in_smoke_mode():
+    """bench/minibatch.py --smoke: every installed implementation, one round on small m; one
+    table row per workload with fastnn's time, and every check passing."""
+    script = BENCH / "minibatch.py"
+    if not script.exists():
+        pytest.skip(f"no {script}")
+    pytest.importorskip("sklearn", reason="the moons workload is sklearn's make_moons")
+    result = subprocess.run(
+        [sys.executable, str(script), "--smoke"], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    for name in ("moons", "tab", "mnist"):
+        rows = [line for line in out.splitlines() if line.startswith(f"| {name} | ")]
+        cells = rows[1].split(" | ")  # rows[0]: the workloads table; rows[1]: the timings
+        assert float(cells[2]) > 0, rows[1]  # fastnn's µs per step
+    assert "Checks: all passed" in out, out[-3000:]

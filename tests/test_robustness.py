@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import subprocess
+import sys
 import threading
 import warnings
 
@@ -122,6 +124,43 @@ def test_functional_forward_and_cost_at_the_extremes(dtype):
 def _rss_mb() -> float:
     with open("/proc/self/statm") as fh:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+_PEAK_SCRIPT = """
+import sys
+from pathlib import Path
+import numpy as np
+import fastnn
+def status(key):
+    line = next(l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith(key))
+    return int(line.split()[1]) * 1024
+m = 100_000
+rows = np.random.default_rng(0).standard_normal((m, 100), dtype=np.float32)
+Y = (rows[:, 0] > 0).astype(np.float32)[None]
+model = fastnn.Model([100, 64, 32, 1], init="he", dtype=np.float32)
+Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
+before = status("VmRSS")
+model.fit(rows.T, Y, 0.001, mini_batch_size=64, num_epochs=1, optimizer="adam",
+          cost_every=1)
+print(status("VmHWM") - before, rows.nbytes)
+"""
+
+
+@pytest.mark.skipif(
+    not os.path.exists("/proc/self/clear_refs") or "libasan" in os.environ.get("LD_PRELOAD", ""),
+    reason="needs Linux's VmHWM reset (and no AddressSanitizer, whose quarantine grows RSS)",
+)
+def test_mini_batch_training_adds_memory_sized_by_the_batch_not_by_X():
+    """One epoch on m = 100000 examples (X: 38 MiB, examples contiguous) may add the labels'
+    copy and the epoch's permutation (4 + 4 bytes an example) and a batch-sized workspace, never
+    anything of X's size: an X-sized temporary (such as np.isfinite(X)) would add 9.5 MiB."""
+    out = subprocess.run(
+        [sys.executable, "-c", _PEAK_SCRIPT], capture_output=True, text=True, check=True
+    ).stdout
+    added, x_bytes = map(int, out.split())
+    assert added < x_bytes / 6, (
+        f"the fit added {added / 2**20:.1f} MiB for a {x_bytes / 2**20:.0f} MiB X"
+    )
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs /proc/self/statm")

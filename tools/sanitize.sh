@@ -122,7 +122,8 @@ run_mode() {
         return 1
         ;;
     esac
-    if [ "$name" = asan ] && ! nm -D --undefined-only "$so" | grep -q __asan_; then
+    # (nm's output read whole first: with pipefail, grep -q closing the pipe early would fail it)
+    if [ "$name" = asan ] && ! grep -q __asan_ <<<"$(nm -D --undefined-only "$so")"; then
         echo "=== $name: $so is not instrumented by AddressSanitizer" >&2
         return 1
     fi

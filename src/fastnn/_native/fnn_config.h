@@ -24,10 +24,14 @@
 #endif
 #define FNN_PRAGMA(x) _Pragma(#x)
 
-/* FNN_PREFETCH: a hint to bring a cache line in (nothing where the compiler has no builtin);
-   FNN_GATHER_AHEAD: how many columns ahead a mini-batch gather prefetches. */
+/* FNN_PREFETCH: a hint to bring a cache line into the L2 (locality 1: prefetcht2 on x86), or
+   nothing where the compiler has no builtin; FNN_GATHER_AHEAD: how many columns ahead a
+   mini-batch gather prefetches. Measured on a Zen 4 (one epoch of [784, 1] logistic regression,
+   batches of 128 from a 188 MB X, where the gather is the step): 49-52 µs a step with these,
+   70-95 with prefetches into L1 (prefetcht0, which competes with the copy for L1's miss
+   buffers), 67 with none; 8 or 16 columns ahead were no better. */
 #if defined(__GNUC__)
-#define FNN_PREFETCH(p) __builtin_prefetch(p)
+#define FNN_PREFETCH(p) __builtin_prefetch(p, 0, 1)
 #else
 #define FNN_PREFETCH(p) ((void)(p))
 #endif
