@@ -204,12 +204,13 @@ def test_early_stopping_from_the_command_line(capsys, monkeypatch, tmp_path):
         "--n-iter-no-change", "5", "--plot", tmp_path / "c.png",
     )  # fmt: skip
     assert code == 0, err
-    match = re.search(r"stopped early after (\d+) epochs", out)
-    assert match and int(match.group(1)) < 500
+    match = re.search(r"stopped early after (\d+) epochs: .* kept the model of epoch (\d+)", out)
+    assert match and int(match.group(2)) < int(match.group(1)) < 500
     n = int(match.group(1))
     (l1, x1, y1), (l2, x2, y2) = drawn["curves"]
     assert (l1, l2) == ("training", "validation") and len(y1) == len(y2) == n
     np.testing.assert_array_equal(x2, np.arange(1, n + 1))  # after every epoch
+    assert int(np.argmin(y2)) + 1 == int(match.group(2))  # the best epoch's model was kept
 
 
 def test_a_finite_blow_up_is_an_error_and_saves_nothing(capsys, tmp_path):
@@ -468,7 +469,7 @@ def test_malformed_data_is_a_one_line_error(capsys, bad_files, name, extra, mess
         (["--optimizer", "rmsprop"], "argument --optimizer: invalid choice"),
         (["--beta", "1"], "argument --beta: must be a finite number in [0, 1)"),
         (["--beta2", "nan"], "argument --beta2"),
-        (["--epsilon", "0"], "argument --epsilon: must be a finite number in (0, inf]"),
+        (["--epsilon", "0"], "argument --epsilon: must be a finite number > 0"),
         (["--lambd", "-0.1"], "argument --lambd"),
         (["--decay", "exponential"], "argument --decay: invalid choice"),
         (["--decay-rate", "x"], "argument --decay-rate"),

@@ -133,3 +133,23 @@ def test_correct_kernels_pass_in_float32_and_float64(layer, rng):
             AL, caches = functional.L_model_forward(X, model.parameters)
             functional.L_model_backward(AL, Y, caches)
             functional.compute_cost(AL, Y)
+
+
+@pytest.mark.parametrize("field", ["t", "epoch", "best_epoch", "stopped_early"])
+def test_a_wrong_counter_or_outcome_of_the_training_loop_is_caught(field, monkeypatch, rng):
+    real = _engine.train
+
+    def wrong(spec, X, Y, state, *rest):
+        result = real(spec, X, Y, state, *rest)
+        if field in ("t", "epoch"):
+            setattr(state, field, getattr(state, field) + 1)
+        else:
+            setattr(result, field, 7 if field == "best_epoch" else not result.stopped_early)
+        return result
+
+    monkeypatch.setattr(_engine, "train", wrong)
+    X = rng.standard_normal((3, 30))
+    Y = (rng.random((1, 30)) > 0.5).astype(float)
+    with fastnn.crosscheck(), pytest.raises(fastnn.CrossCheckError, match=f"on {field}: "):
+        fastnn.Model([3, 4, 1]).fit(X, Y, num_epochs=3, mini_batch_size=8, optimizer="adam",
+                                    validation=(X, Y))  # fmt: skip

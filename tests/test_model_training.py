@@ -16,7 +16,6 @@ import time
 import numpy as np
 import pytest
 
-import fastnn
 from fastnn import Model
 
 course2 = pytest.importorskip("course2")
@@ -99,7 +98,8 @@ def test_a_decay_function_gets_the_courses_arguments():
               cost_every=1)  # fmt: skip
     assert_matches_course(model, params, all_costs)
     # (cross-check mode runs a checked prefix first, with its own calls)
-    assert calls[-300:] == [(0.1, e, 1.0) for e in range(300)]
+    # epoch e > 0 runs at the rate after epoch e − 1: epochs 1..299 ask for it
+    assert calls[-299:] == [(0.1, e, 1.0) for e in range(299)]
 
 
 def test_the_regularization_notebooks_l2_model_reproduced():
@@ -210,9 +210,10 @@ def test_early_stopping_with_a_validation_fraction():
     model = Model([4, 64, 64, 1], init="he")
     model.fit(X, Y, 0.01, mini_batch_size=32, num_epochs=2000, optimizer="adam",
               validation_fraction=0.25, n_iter_no_change=8, tol=1e-4)  # fmt: skip
-    assert 8 < model.n_iter_ < 2000  # it stopped
-    assert len(model.validation_costs_) == model.n_iter_
-    assert model.best_cost_ == min(model.validation_costs_)
+    vc = model.validation_costs_
+    assert 8 < len(vc) < 2000  # it stopped
+    # the model is as it was after its best epoch (the check after epoch e sees e + 1 epochs)
+    assert model.best_cost_ == min(vc) and model.n_iter_ == int(np.argmin(vc)) + 1
     # the held-out part is the seeded split: its cost at the restored parameters is best_cost_
     perm = np.random.RandomState(model.seed).permutation(400)
     val = np.sort(perm[:100])
@@ -229,8 +230,9 @@ def test_early_stopping_with_validation_data_in_full_batch():
     Y_val = (rng.random((1, 60)) > 0.5).astype(float)
     model = Model([3, 32, 1], init="he")
     model.fit(X, Y, 0.5, 5000, cost_every=10, validation=(X_val, Y_val), n_iter_no_change=3)
-    assert model.n_iter_ < 5000 and model.n_iter_ % 10 == 0  # checked at recorded iterations
-    assert len(model.validation_costs_) == model.n_iter_ // 10 + 1
+    vc = model.validation_costs_
+    assert len(vc) < 501  # it stopped; checked at every recorded iteration (0, 10, ...)
+    assert model.n_iter_ == 10 * int(np.argmin(vc))  # the best iteration's parameters
 
 
 def test_early_stopping_arguments_are_checked():
@@ -311,22 +313,144 @@ def test_bad_training_arguments_name_themselves_and_change_nothing(kwargs, error
         np.testing.assert_array_equal(model.parameters[key], value)
 
 
-def test_ctrl_c_stops_a_mini_batch_epoch_promptly():
+def test_ctrl_c_stops_a_mini_batch_epoch_promptly_at_an_epoch_boundary():
+    """Ctrl-C is noticed between batches; the model then holds the state of its last completed
+    epoch (parameters, optimizer state, counters), so a warm start goes on as if the fit had
+    been asked for that many epochs."""
     rng = np.random.default_rng(4)
     X = rng.standard_normal((20, 200_000))
     Y = (rng.random((1, 200_000)) > 0.5).astype(float)
+    kw = dict(mini_batch_size=16, optimizer="adam", cost_every=0)
     model = Model([20, 64, 64, 1], init="he")
-    before = model.parameters
     timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
     start = time.perf_counter()
     timer.start()
     with pytest.raises(KeyboardInterrupt):
-        model.fit(X, Y, 0.001, mini_batch_size=16, num_epochs=1000, optimizer="adam")
+        model.fit(X, Y, 0.001, num_epochs=1000, **kw)
     elapsed = time.perf_counter() - start
     assert elapsed < 0.3 + 1.5, f"took {elapsed:.2f}s to notice Ctrl-C"
-    assert model.n_iter_ < 1000
-    if fastnn.crosscheck_enabled():  # interrupted in the checked prefix: nothing changed
-        np.testing.assert_array_equal(model.parameters["W1"], before["W1"])
-    else:  # stopped within an epoch: its steps are kept
-        assert model._state.t > 0
-        assert not np.array_equal(model.parameters["W1"], before["W1"])
+    n = model.n_iter_
+    assert n < 1000 and (model._state.epoch, model._state.t) == (n, n * 12_500)
+    replay = Model([20, 64, 64, 1], init="he")
+    if n:
+        replay.fit(X, Y, 0.001, num_epochs=n, **kw)
+    for key, value in replay.parameters.items():
+        np.testing.assert_array_equal(model.parameters[key], value)
+
+
+# --------------------------------------------------------------------------- what a run commits
+
+
+def test_a_blow_up_spread_over_partial_fit_calls_and_warm_starts_is_caught():
+    """The divergence rule's reference is the first cost since the optimizer started, not the
+    first of each call: a cost that explodes one partial_fit at a time still stops."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((5, 200))
+    Y = 500 + 20 * rng.standard_normal((1, 200))
+    model = Model([5, 8, 1], output="linear")
+    with pytest.raises(FloatingPointError, match="the cost rose to"):
+        for _ in range(50):
+            model.partial_fit(X, Y, 0.006)
+    assert max(model.costs_) <= 1e6 * model.costs_[0]
+    assert np.isfinite(model.parameters["W1"]).all()
+    again = Model([5, 8, 1], output="linear")
+    with pytest.raises(FloatingPointError, match="the cost rose to"):
+        for _ in range(50):
+            again.fit(X, Y, 0.006, 2, cost_every=1, warm_start=True)
+
+
+def test_the_decay_is_asked_only_for_epochs_that_run():
+    """A schedule reaching 0 after the last epoch is fine: epoch e > 0 asks for its own rate."""
+    X, Y = moons()
+    asked = []
+
+    def linear_to_zero(lr0, epoch_num, decay_rate):
+        asked.append(epoch_num)
+        return lr0 * (1 - (epoch_num + 1) / 10)
+
+    model = Model(DIMS, init="he", seed=3)
+    model.fit(X, Y, 0.1, mini_batch_size=64, num_epochs=10, decay=linear_to_zero)
+    assert model.n_iter_ == 10 and asked[-9:] == list(range(9))
+
+
+@pytest.mark.parametrize("where", ["callback", "decay", "decay arity", "decay value"])
+def test_a_fit_that_fails_in_a_callback_or_a_decay_leaves_the_model_as_it_was(where):
+    X, Y = moons()
+    model = Model(DIMS, init="he", seed=3).fit(X, Y, 0.01, 5, optimizer="adam")
+    before, costs, state = model.parameters, list(model.costs_), model._state
+
+    def boom(i, cost):
+        if i >= 3:
+            raise RuntimeError("boom")
+
+    kw = {
+        "callback": {"callback": boom, "cost_every": 1},
+        "decay": {"decay": lambda lr0, e, r: (_ for _ in ()).throw(RuntimeError("boom"))},
+        "decay arity": {"decay": lambda lr0, e: lr0},
+        "decay value": {"decay": lambda lr0, e, r: -1.0},
+    }[where]
+    with pytest.raises((RuntimeError, TypeError, ValueError)):
+        model.fit(X, Y, 0.01, mini_batch_size=64, num_epochs=10, optimizer="adam",
+                  warm_start=True, **kw)  # fmt: skip
+    assert model._state is state and model.n_iter_ == 5 and model.costs_ == costs
+    for key, value in before.items():
+        np.testing.assert_array_equal(model.parameters[key], value)
+
+
+def test_ctrl_c_in_a_fit_with_validation_keeps_the_last_epoch_not_the_best():
+    X, Y = moons()
+    kw = dict(mini_batch_size=64, optimizer="adam", seed=10, cost_every=1)
+
+    def interrupt(i, cost):
+        if i == 6:
+            raise KeyboardInterrupt
+
+    model = Model(DIMS, init="he", seed=3)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, Y, 0.05, num_epochs=100, validation=(X, Y), callback=interrupt, **kw)
+    assert model.n_iter_ == 7 and len(model.validation_costs_) == 7
+    plain = Model(DIMS, init="he", seed=3).fit(X, Y, 0.05, num_epochs=7, **kw)
+    for key, value in plain.parameters.items():
+        np.testing.assert_array_equal(model.parameters[key], value)
+
+
+def test_warm_start_keeps_the_standardisation_and_the_shuffle_seed():
+    X, Y = moons()
+    kw = dict(mini_batch_size=64, optimizer="adam", cost_every=1)
+    whole = Model(DIMS, init="he", seed=None, standardize=True)
+    whole.fit(X, Y, 0.01, num_epochs=20, seed=None, **kw)  # a fresh random shuffle seed
+    seed = whole._state.seed
+    split = Model.from_parameters(Model(DIMS, init="he", seed=3).parameters)
+    split.standardize = True
+    split.fit(X * 3 + 1, Y, 0.01, num_epochs=1, seed=seed, **kw)  # stats of other data
+    mean = split.x_mean_.copy()
+    split.fit(X, Y, 0.01, num_epochs=5, warm_start=True, **kw)
+    np.testing.assert_array_equal(split.x_mean_, mean)  # a warm start keeps them
+    # with seed=None a warm start continues the shuffles of the seed its optimizer started with
+    other = Model(DIMS, init="he", seed=3).fit(X, Y, 0.01, num_epochs=10, seed=seed, **kw)
+    cont = Model(DIMS, init="he", seed=3).fit(X, Y, 0.01, num_epochs=5, seed=seed, **kw)
+    cont.fit(X, Y, 0.01, num_epochs=5, warm_start=True, **kw)  # seed=None: the same seed
+    np.testing.assert_allclose(cont.costs_, other.costs_, rtol=1e-12)
+
+
+def test_standardize_keeps_the_examples_contiguous():
+    rng = np.random.default_rng(0)
+    rows = rng.standard_normal((500, 4))
+    model = Model([4, 3, 1], standardize=True)
+    Z = model._standardized(rows.T, rows.T.mean(axis=1, keepdims=True), np.ones((4, 1)))
+    assert Z.flags.f_contiguous and not np.shares_memory(Z, rows)
+
+
+def test_num_iterations_and_num_epochs_are_one_count_and_counts_are_bounded():
+    X, Y = moons()
+    model = Model(DIMS)
+    with pytest.raises(ValueError, match="give one of them"):
+        model.fit(X, Y, num_iterations=5, num_epochs=5)
+    for kwargs, name in [({"num_iterations": 2**63}, "num_iterations"),
+                         ({"cost_every": 2**64}, "cost_every"),
+                         ({"num_epochs": 2**63, "mini_batch_size": 8}, "num_epochs"),
+                         ({"time_interval": 2**70}, "time_interval")]:  # fmt: skip
+        with pytest.raises(ValueError, match=f"{name} must be <= 2\\*\\*62"):
+            model.fit(X, Y, **kwargs)
+    with pytest.raises(TypeError, match="validation must be a pair .*; got a tuple of 1"):
+        model.fit(X, Y, validation=(X,))

@@ -128,23 +128,37 @@ def _checked_train(kernel, twin, spec, X, Y, state, callback=None, validation=No
         return TrainResult(pending=got.pending)
     with _quietly():
         want = twin(prefix, X, Y, theirs, None, validation)
+        if want.pending is not None:  # Ctrl-C while the (slow) reference ran: as above
+            return TrainResult(pending=want.pending)
         inputs = [a for a in (X, Y, state.theta) if isinstance(a, np.ndarray)]
         size = max(max(a.shape) for a in inputs)
         steps = epochs * per_epoch
-        compare("train", _summary(got), _summary(want), inputs, size, steps)
-        compare(
-            "train",
-            [mine.theta, *mine.opt_state],
-            [theirs.theta, *theirs.opt_state],
-            inputs,
-            size,
-            steps,
-        )
+        exact = {  # what must agree exactly: counters and outcomes
+            "n_done": (got.n_done, want.n_done),
+            "t": (mine.t, theirs.t),
+            "epoch": (mine.epoch, theirs.epoch),
+            "diverged_at": (got.diverged_at, want.diverged_at),
+            "best_epoch": (got.best_epoch, want.best_epoch),
+            "stopped_early": (got.stopped_early, want.stopped_early),
+            "recorded costs": (len(got.costs), len(want.costs)),
+            "validation costs": (len(got.validation_costs), len(want.validation_costs)),
+        }
+        for what, (g, w) in exact.items():
+            if g != w:
+                raise CrossCheckError(
+                    f"kernel train disagrees with fastnn.reference.train on {what}: {g} != {w}"
+                )
+        for what, g, w in [
+            ("costs", got.costs, want.costs),
+            ("validation costs", got.validation_costs, want.validation_costs),
+            ("the last cost, the first cost, the best validation cost",
+             [got.final_cost, got.first_cost, got.best_cost],
+             [want.final_cost, want.first_cost, want.best_cost]),
+            ("the parameters and the optimizer state", [mine.theta, *mine.opt_state],
+             [theirs.theta, *theirs.opt_state]),
+        ]:  # fmt: skip
+            compare(f"train ({what})", g, w, inputs, size, steps)
     return kernel(spec, X, Y, state, callback, validation)
-
-
-def _summary(result: TrainResult) -> list:
-    return [result.costs, result.validation_costs, result.final_cost, result.n_done]
 
 
 def _compiled(name: str):

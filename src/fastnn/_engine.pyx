@@ -27,7 +27,7 @@ cimport numpy as cnp
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_RawFree, PyMem_RawRealloc
 from cython cimport floating
-from libc.math cimport floor, isfinite, pow
+from libc.math cimport INFINITY, floor, isfinite, pow
 from libc.stdint cimport int32_t, int64_t, uint32_t
 from libc.string cimport memcpy, memset
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
@@ -39,7 +39,6 @@ from fastnn._rows cimport (
     FNN_DECAY_INVERSE,
     FNN_DECAY_NONE,
     FNN_DECAY_SCHEDULED,
-    FNN_OPT_GD,
     backward_from_A,
     bias_activation,
     gather,
@@ -115,6 +114,14 @@ cdef struct Data:
     void* Yb              # Y's batch columns (n_L, cols)
     int32_t* perm         # the epoch's permutation (m)
 
+cdef struct Saved:       # a copy of the training state: θ[start:], the optimizer's v and s,
+    void* theta           # the Gram path's S (each NULL where there is none), the counters
+    void* v
+    void* s
+    void* S
+    Py_ssize_t start
+    long long t, epoch
+
 cdef struct Buffers:
     void* theta
     void* grad
@@ -122,19 +129,15 @@ cdef struct Buffers:
     void* s
     Py_ssize_t n_theta
     Py_ssize_t n_w        # θ[:n_w] are weights (L2), the rest biases
-    void* snap_theta      # the last good parameters and optimizer state (divergence)
-    void* snap_v
-    void* snap_s
-    Py_ssize_t snap_from  # the snapshot copies θ[snap_from:] (Gram: W1 is tracked through S)
-    void* best            # the parameters with the best validation cost
-    void* VA              # validation workspace: two (widest, vcols) buffers
-    void* VB
-    void** vouts          # the validation forward's outputs per layer: VA, VB, VA, ...
-    int vcols
+    Saved snap            # the last state whose cost passed (divergence); on the Gram path
+                          # from θ[n1·n_x] on, W1 being tracked through S
+    Saved start           # the state at the start of the current mini-batch epoch (Ctrl-C)
+    Saved best            # the state with the best validation cost (early stopping)
+    void** vouts          # the validation forward's outputs per layer: two (widest, vcols)
+    int vcols             # buffers in turn
     void* G               # Gram path: XᵀX (m, m)
     void* Z1              # Z1 = W1·X + b1, advanced through G
     void* S               # Σ (α_t/α_0)·dZ1 since W1 was last materialised
-    void* snap_S
     Py_ssize_t n_S
 
 cdef struct Outcome:
@@ -143,7 +146,7 @@ cdef struct Outcome:
     double* vcosts
     Py_ssize_t n_vcosts, cap_vcosts
     double final_cost, first_cost, diverged_cost, best_cost
-    long long t, epoch, diverged_at, best_epoch, no_improvement
+    long long t, epoch, diverged_at, no_improvement
     bint stopped_early, out_of_memory
 
 
@@ -182,24 +185,15 @@ cdef void _gram_forward(Net* net, floating* Z1, int m, floating** outs) noexcept
     _forward(net, <const floating*>Z1, m, True, m, outs, 1)
 
 
-cdef double _output(Net* net, const floating* Y, int ldy, int m, bint want_cost) noexcept nogil:
-    """In place D[L-1]: Z_L → dZ_L = g(Z_L) − Y; returns Σ loss (0 unless want_cost). Y (n_L, m)
-    with row stride ldy."""
+cdef double _output(Net* net, const floating* Y, int m, bint want_cost) noexcept nogil:
+    """In place D[L-1]: Z_L → dZ_L = g(Z_L) − Y; returns Σ loss (0 unless want_cost).
+    Y (n_L, m), C order."""
     cdef floating* Z = <floating*>net.D[net.L - 1]
-    cdef int n = net.dims[net.L], i
-    cdef double total = 0
-    if ldy == m:
-        if want_cost:
-            return output_loss(Z, Y, <floating*>NULL, Z, <Py_ssize_t>n * m, net.output)
-        output_delta(Z, Y, <Py_ssize_t>n * m, net.output)
-        return 0
-    for i in range(n):
-        if want_cost:
-            total += output_loss(Z + i * m, Y + i * ldy, <floating*>NULL, Z + i * m, m,
-                                 net.output)
-        else:
-            output_delta(Z + i * m, Y + i * ldy, m, net.output)
-    return total
+    cdef Py_ssize_t count = <Py_ssize_t>net.dims[net.L] * m
+    if want_cost:
+        return output_loss(Z, Y, <floating*>NULL, Z, count, net.output)
+    output_delta(Z, Y, count, net.output)
+    return 0
 
 
 cdef void _backward(Net* net, Buffers* buf, const floating* X, int ldx, bint x_rowmajor, int m,
@@ -207,7 +201,8 @@ cdef void _backward(Net* net, Buffers* buf, const floating* X, int ldx, bint x_r
     """Backward from dZ_L in D[L-1]. fused: W ← W − (α/m)·dZ·A_prevᵀ in the dW GEMM (beta = 1)
     after dA_prev = Wᵀ·dZ, b ← b − α·db. Otherwise dW = (1/m)·dZ·A_prevᵀ and db into g.
     On the Gram path (fused, full batch) layer 1 advances Z1 and S instead of W1."""
-    cdef int L = net.L, l, n, k, i, j
+    cdef int L = net.L, l, n, k, i
+    cdef Py_ssize_t j, row
     cdef floating* dz
     cdef floating* db
     cdef floating* W
@@ -247,9 +242,10 @@ cdef void _backward(Net* net, Buffers* buf, const floating* X, int ldx, bint x_r
                  <floating>1, Zp, m, True)
             for i in range(n):
                 acc = flr * db[i]
-                for j in range(m):
-                    Zp[i * m + j] -= acc
-                    Sp[i * m + j] += ratio * dz[i * m + j]
+                row = <Py_ssize_t>i * m
+                for j in range(row, row + m):
+                    Zp[j] -= acc
+                    Sp[j] += ratio * dz[j]
         else:
             gemm(False, True, n, k, m, neg_lr_m, dz, m, True, X, ldx, x_rowmajor, <floating>1,
                  W, k, True)
@@ -315,22 +311,29 @@ cdef double _validation_cost(Net* net, Data* d, Buffers* buf,
     return total / d.m_val
 
 
-cdef inline void _copy(void* live, void* saved, size_t nbytes, bint to_snapshot) noexcept nogil:
-    if live != NULL:
-        if to_snapshot:
+cdef inline void _copy(void* live, void* saved, size_t nbytes, bint save) noexcept nogil:
+    if saved != NULL:
+        if save:
             memcpy(saved, live, nbytes)
         else:
             memcpy(live, saved, nbytes)
 
 
-cdef void _save(Buffers* buf, floating* theta, bint to_snapshot) noexcept nogil:
-    """Snapshot ↔ live: θ[snap_from:], the optimizer state and (Gram) S."""
+cdef void _keep(Buffers* buf, Saved* saved, floating* theta, Outcome* out,
+                bint save) noexcept nogil:
+    """Save the live state (θ, v, s, S, t, epoch) into ``saved``, or restore it from there."""
     cdef size_t size = sizeof(floating), nfull = buf.n_theta * size
-    _copy(theta + buf.snap_from, <floating*>buf.snap_theta + buf.snap_from,
-          (buf.n_theta - buf.snap_from) * size, to_snapshot)
-    _copy(buf.v, buf.snap_v, nfull, to_snapshot)
-    _copy(buf.s, buf.snap_s, nfull, to_snapshot)
-    _copy(buf.S, buf.snap_S, buf.n_S * size, to_snapshot)
+    if saved.theta == NULL:  # nothing is kept there in this run
+        return
+    _copy(theta + saved.start, <floating*>saved.theta + saved.start,
+          (buf.n_theta - saved.start) * size, save)
+    _copy(buf.v, saved.v, nfull, save)
+    _copy(buf.s, saved.s, nfull, save)
+    _copy(buf.S, saved.S, buf.n_S * size, save)
+    if save:
+        saved.t, saved.epoch = out.t, out.epoch
+    else:
+        out.t, out.epoch = saved.t, saved.epoch
 
 
 cdef void _materialize_W1(Net* net, Data* d, Buffers* buf, const floating* X,
@@ -391,10 +394,12 @@ cdef object _run(floating* theta, Net* net, Spec* spec, Data* d, Buffers* buf, O
                  object callback, object decay_fn):
     """Run spec.num_epochs epochs from out.epoch / out.t on θ (theta = buf.theta, typed);
     returns the exception that stopped the run early (Ctrl-C, the callback's, a decay
-    function's), or None."""
-    cdef long long e, E, E0 = out.epoch, start, snap_epoch = out.epoch, snap_t = out.t
+    function's), or None. The state it leaves: after a divergence, the last state whose cost
+    passed; after an exception inside a mini-batch epoch, the state at that epoch's start;
+    after a run with validation, the state with the best validation cost; else the last."""
+    cdef long long e, E, E0 = out.epoch, start
     cdef int m = d.m, cnt, ld
-    cdef bint minibatch = spec.batch > 0, record, want_cost, stop
+    cdef bint minibatch = spec.batch > 0, record, want_cost, stop, in_epoch = False, failed
     cdef double lr = spec.lr0, cost = 0, total, now, last_check = _now()
     cdef fnn_mt19937 rng
     cdef floating** outs = <floating**>net.A  # hidden activations, then the output's Z_L
@@ -405,12 +410,6 @@ cdef object _run(floating* theta, Net* net, Spec* spec, Data* d, Buffers* buf, O
     cdef floating* Yb = <floating*>d.Yb
     cdef floating* Z1 = <floating*>buf.Z1
     pending = None
-    if spec.decay != FNN_DECAY_NONE and E0 > 0:
-        # a continued run starts at the rate its last epoch left
-        if spec.decay == FNN_DECAY_CALLABLE:
-            lr = _checked_rate(decay_fn(spec.lr0, E0 - 1, spec.decay_rate))
-        else:
-            lr = _decayed(spec, E0 - 1)
     try:
         with nogil:
             if spec.gram:
@@ -418,33 +417,38 @@ cdef object _run(floating* theta, Net* net, Spec* spec, Data* d, Buffers* buf, O
                 gemm(True, False, m, m, net.dims[0], <floating>1, X, d.ldx, d.x_rowmajor, X,
                      d.ldx, d.x_rowmajor, <floating>0, <floating*>buf.G, m, True)
                 _gram_Z1(net, d, buf, X)
-            _save(buf, theta, True)
+            _keep(buf, &buf.snap, theta, out, True)
             for e in range(spec.num_epochs):
                 E = E0 + e
                 record = spec.cost_every > 0 and E % spec.cost_every == 0
                 want_cost = record or e == spec.num_epochs - 1
                 stop = False
+                if spec.decay != FNN_DECAY_NONE and E > 0:
+                    # the rate after epoch E − 1 (epoch 0 runs at α0)
+                    if spec.decay == FNN_DECAY_CALLABLE:
+                        with gil:
+                            lr = _checked_rate(decay_fn(spec.lr0, E - 1, spec.decay_rate))
+                    else:
+                        lr = _decayed(spec, E - 1)
                 if not minibatch:
                     # --- one full-batch step; its cost is that of the parameters before it
                     if spec.gram:
                         _gram_forward(net, Z1, m, outs)
                     else:
                         _forward(net, X, d.ldx, d.x_rowmajor, m, outs, 0)
-                    total = _output(net, Y, m, m, want_cost)
+                    total = _output(net, Y, m, want_cost)
                     if want_cost:
                         cost = (total + _l2_term(spec, theta, buf.n_w)) / m
                         if _diverged(spec, out, cost, E):
                             break
-                        _save(buf, theta, True)
-                        snap_epoch = E
-                        snap_t = out.t
+                        _keep(buf, &buf.snap, theta, out, True)
                         out.final_cost = cost
                         if record and not _push(&out.costs, &out.n_costs, &out.cap_costs, cost):
                             out.out_of_memory = True
                             break
                     if spec.early_stopping and record:
                         if not _early_stopping(spec, buf, out, theta,
-                                               _validation_cost(net, d, buf, Xv), E):
+                                               _validation_cost(net, d, buf, Xv)):
                             break
                         stop = out.stopped_early
                     if not stop:
@@ -461,6 +465,8 @@ cdef object _run(floating* theta, Net* net, Spec* spec, Data* d, Buffers* buf, O
                             _rebase_S(buf, <floating*>buf.S)
                 else:
                     # --- one epoch of mini-batches through the epoch's permutation
+                    _keep(buf, &buf.start, theta, out, True)
+                    in_epoch = True
                     fnn_mt_seed(&rng, <uint32_t>(spec.seed + 1 + E))
                     fnn_legacy_permutation_i32(&rng, d.perm, m)
                     total = 0
@@ -471,10 +477,10 @@ cdef object _run(floating* theta, Net* net, Spec* spec, Data* d, Buffers* buf, O
                         ld = cnt if d.x_rowmajor else net.dims[0]
                         _forward(net, Xb, ld, d.x_rowmajor, cnt, outs, 0)
                         if want_cost:
-                            total += _output(net, Yb, cnt, cnt, True)
+                            total += _output(net, Yb, cnt, True)
                             total += _l2_term(spec, theta, buf.n_w)
                         else:
-                            _output(net, Yb, cnt, cnt, False)
+                            _output(net, Yb, cnt, False)
                         _backward(net, buf, Xb, ld, d.x_rowmajor, cnt, lr, 1.0, spec.fused)
                         out.t += 1
                         if not spec.fused:
@@ -485,29 +491,23 @@ cdef object _run(floating* theta, Net* net, Spec* spec, Data* d, Buffers* buf, O
                             last_check = now
                             with gil:
                                 PyErr_CheckSignals()
+                    in_epoch = False
                     out.epoch = E + 1
                     if want_cost:
                         cost = total / m
                         if _diverged(spec, out, cost, E):
                             break
-                        _save(buf, theta, True)
-                        snap_epoch = E + 1
-                        snap_t = out.t
+                        _keep(buf, &buf.snap, theta, out, True)
                         out.final_cost = cost
                         if record and not _push(&out.costs, &out.n_costs, &out.cap_costs, cost):
                             out.out_of_memory = True
                             break
                     if spec.early_stopping:
                         if not _early_stopping(spec, buf, out, theta,
-                                               _validation_cost(net, d, buf, Xv), E + 1):
+                                               _validation_cost(net, d, buf, Xv)):
                             break
                         stop = out.stopped_early
-                # --- after epoch E: the decayed rate, the callback, Ctrl-C
-                if spec.decay == FNN_DECAY_CALLABLE:
-                    with gil:
-                        lr = _checked_rate(decay_fn(spec.lr0, E, spec.decay_rate))
-                elif spec.decay != FNN_DECAY_NONE:
-                    lr = _decayed(spec, E)
+                # --- after epoch E: the callback, Ctrl-C
                 if record and callback is not None:
                     with gil:
                         callback(E, cost)
@@ -521,14 +521,16 @@ cdef object _run(floating* theta, Net* net, Spec* spec, Data* d, Buffers* buf, O
     except BaseException as exc:  # Ctrl-C, the callback, the decay: report once θ is safe
         pending = exc
     finally:
+        failed = pending is not None
         with nogil:
             if out.diverged_at >= 0:
                 # back to the last parameters (and optimizer state) whose cost passed
-                _save(buf, theta, False)
-                out.epoch = snap_epoch
-                out.t = snap_t
-            elif spec.early_stopping and out.best_epoch >= 0:
-                memcpy(theta, buf.best, buf.n_theta * sizeof(floating))
+                _keep(buf, &buf.snap, theta, out, False)
+            elif failed and in_epoch:
+                # an epoch half done matches no run: back to its start
+                _keep(buf, &buf.start, theta, out, False)
+            elif not failed and spec.early_stopping and out.best_cost < INFINITY:
+                _keep(buf, &buf.best, theta, out, False)
             if spec.gram:
                 _materialize_W1(net, d, buf, X, spec.lr0)
     return pending
@@ -549,18 +551,18 @@ cdef bint _diverged(Spec* spec, Outcome* out, double cost, long long epoch) noex
 
 cdef void _rebase_S(Buffers* buf, floating* S) noexcept nogil:
     """After W1 absorbed S (a Gram refresh): the snapshot of S is rebased, S restarts at 0."""
-    cdef floating* snap = <floating*>buf.snap_S
+    cdef floating* snap = <floating*>buf.snap.S
     cdef Py_ssize_t i
     for i in range(buf.n_S):
         snap[i] -= S[i]
         S[i] = 0
 
 
-cdef bint _early_stopping(Spec* spec, Buffers* buf, Outcome* out, const floating* theta,
-                          double vcost, long long epoch) noexcept nogil:
-    """Record a validation cost (the parameters reflect ``epoch`` epochs); keep the best
-    parameters; set out.stopped_early when it has not improved by tol for n_iter_no_change
-    validations (scikit-learn's rule). False when out of memory."""
+cdef bint _early_stopping(Spec* spec, Buffers* buf, Outcome* out, floating* theta,
+                          double vcost) noexcept nogil:
+    """Record a validation cost of the live state; keep the state with the best one; set
+    out.stopped_early when it has not improved by tol for n_iter_no_change validations
+    (scikit-learn's rule). False when out of memory."""
     if not _push(&out.vcosts, &out.n_vcosts, &out.cap_vcosts, vcost):
         out.out_of_memory = True
         return False
@@ -570,8 +572,7 @@ cdef bint _early_stopping(Spec* spec, Buffers* buf, Outcome* out, const floating
         out.no_improvement = 0
     if vcost < out.best_cost:
         out.best_cost = vcost
-        out.best_epoch = epoch
-        memcpy(buf.best, theta, buf.n_theta * sizeof(floating))
+        _keep(buf, &buf.best, theta, out, True)
     if out.no_improvement >= spec.n_iter_no_change:
         out.stopped_early = True
     return True
@@ -622,6 +623,24 @@ cdef void* _ptr(object a, Py_ssize_t byte_offset=0):
     return NULL if a is None else <char*>cnp.PyArray_DATA(<cnp.ndarray>a) + byte_offset
 
 
+def _saved_arrays(state, bint wanted):
+    """Arrays for a copy of the state (θ, and v, s where the optimizer has them), or None."""
+    if not wanted:
+        return None
+    return [np.empty_like(state.theta), *(np.empty_like(a) for a in state.opt_state)]
+
+
+cdef void _fill_saved(Saved* saved, object arrays, Py_ssize_t start, object S):
+    """Point a Saved at its arrays (from _saved_arrays; None: nothing is kept there)."""
+    if arrays is None:
+        return
+    saved.theta = _ptr(arrays[0])
+    saved.v = _ptr(arrays[1]) if len(arrays) > 1 else NULL
+    saved.s = _ptr(arrays[2]) if len(arrays) > 2 else NULL
+    saved.S = _ptr(S)
+    saved.start = start
+
+
 cdef int _operand_of(object a, int* ld) except -2:
     cdef int order = layout(a.shape[0], a.shape[1], a.strides[0] // a.itemsize,
                             a.strides[1] // a.itemsize, ld)
@@ -669,9 +688,9 @@ def train(spec, X, Y, state, callback=None, validation=None):
         perm = np.empty(m, np.int32)
     else:
         Xb = Yb = perm = None
-    snap_theta = np.empty_like(state.theta)
-    snap_v = None if state.v is None else np.empty_like(state.theta)
-    snap_s = None if state.s is None else np.empty_like(state.theta)
+    snap = _saved_arrays(state, True)
+    epoch_start = _saved_arrays(state, bool(batch))
+    best = _saved_arrays(state, validation is not None)
     if gram:
         G = np.empty((m, m), dtype)
         Z1 = np.empty((dims[1], m), dtype)
@@ -689,9 +708,8 @@ def train(spec, X, Y, state, callback=None, validation=None):
         vcols = min(Xv.shape[1], max(cols, 256))
         VA = np.empty(widest * vcols, dtype)
         VB = np.empty(widest * vcols, dtype)
-        best = np.empty_like(state.theta)
     else:
-        Xv = Yv = VA = VB = best = None
+        Xv = Yv = VA = VB = None
         vcols = 0
 
     cdef Net net
@@ -738,7 +756,7 @@ def train(spec, X, Y, state, callback=None, validation=None):
 
         s.optimizer = opt.id
         s.lr0 = spec.learning_rate
-        s.beta1 = spec.beta if spec.optimizer == "momentum" else spec.beta1
+        s.beta1 = getattr(spec, opt.decay) if opt.decay else 0.0  # the first moment's β
         s.beta2 = spec.beta2
         s.epsilon = spec.epsilon
         s.lambd = spec.lambd
@@ -783,28 +801,22 @@ def train(spec, X, Y, state, callback=None, validation=None):
         buf.s = _ptr(state.s)
         buf.n_theta = state.theta.size
         buf.n_w = state.n_w
-        buf.snap_theta = _ptr(snap_theta)
-        buf.snap_v = _ptr(snap_v)
-        buf.snap_s = _ptr(snap_s)
-        buf.snap_from = dims[0] * dims[1] if gram else 0
-        buf.best = _ptr(best)
-        buf.VA = _ptr(VA)
-        buf.VB = _ptr(VB)
+        _fill_saved(&buf.snap, snap, dims[0] * dims[1] if gram else 0, snap_S)
+        _fill_saved(&buf.start, epoch_start, 0, None)
+        _fill_saved(&buf.best, best, 0, None)
         buf.vcols = vcols
         buf.G = _ptr(G)
         buf.Z1 = _ptr(Z1)
         buf.S = _ptr(S)
-        buf.snap_S = _ptr(snap_S)
         buf.n_S = 0 if S is None else S.size
 
         out.t = state.t
         out.epoch = state.epoch
-        out.first_cost = float("nan")
+        out.first_cost = state.cost0  # the divergence rule's reference, kept across runs
         out.final_cost = float("nan")
         out.diverged_cost = float("nan")
         out.best_cost = float("inf")
         out.diverged_at = -1
-        out.best_epoch = -1
         decay_fn = spec.decay if callable(spec.decay) else None
         epoch0 = state.epoch
         if dtype == np.float32:
@@ -813,7 +825,7 @@ def train(spec, X, Y, state, callback=None, validation=None):
             pending = _run(<double*>buf.theta, &net, &s, &d, &buf, &out, callback, decay_fn)
         if out.out_of_memory and pending is None:
             pending = MemoryError("training: no memory left to record the costs")
-        state.t, state.epoch = out.t, out.epoch
+        state.t, state.epoch, state.cost0 = out.t, out.epoch, out.first_cost
         return TrainResult(
             costs=[out.costs[i] for i in range(out.n_costs)],
             validation_costs=[out.vcosts[i] for i in range(out.n_vcosts)],
@@ -824,7 +836,7 @@ def train(spec, X, Y, state, callback=None, validation=None):
             diverged_cost=out.diverged_cost,
             first_cost=out.first_cost,
             best_cost=out.best_cost,
-            best_epoch=out.best_epoch,
+            best_epoch=buf.best.epoch if out.best_cost < INFINITY else -1,
             stopped_early=bool(out.stopped_early),
         )
     finally:

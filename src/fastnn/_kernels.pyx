@@ -47,8 +47,9 @@ from fastnn._rows cimport (
 from fastnn._blas import check_dims as _check_dims
 from fastnn._registry import OUTPUTS, get_activation, lookup
 
-# Test hook: the ids of _native/fnn_ids.h by name, as the C code defines them. tests/test_native.py
-# checks that fastnn._registry (which every caller reads its ids from) holds the same numbers.
+# Test hook: the ids of _native/fnn_ids.h by name, as the C code defines them (the test's oracle,
+# not a table any code reads: every caller takes its ids from fastnn._registry, and
+# tests/test_native.py checks that the registry holds these same numbers).
 NATIVE_IDS = {
     "activation": {
         "linear": FNN_ACT_LINEAR,

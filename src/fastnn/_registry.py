@@ -48,6 +48,7 @@ class Activation:
     forward: Callable[[np.ndarray, float], np.ndarray]
     derivative: Callable[[np.ndarray, float], np.ndarray]
     sklearn_name: str  # scikit-learn's name for it (MLPClassifier's ``activation``)
+    rectifier: bool = False  # relu-like: He initialisation suits it
 
     def __repr__(self) -> str:
         return f"Activation({self.name!r}, id={self.id})"
@@ -83,8 +84,8 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation("linear", 0, lambda Z, s: Z.copy(), lambda Z, s: np.ones_like(Z), "identity"),
         Activation("sigmoid", 1, _sigmoid, _sigmoid_prime, "logistic"),
         Activation("tanh", 2, lambda Z, s: np.tanh(Z), lambda Z, s: 1 - np.tanh(Z) ** 2, "tanh"),
-        Activation("relu", 3, _relu, lambda Z, s: (Z > 0).astype(Z.dtype), "relu"),
-        Activation("leaky_relu", 4, _leaky_relu, _leaky_relu_prime, "leaky_relu"),
+        Activation("relu", 3, _relu, lambda Z, s: (Z > 0).astype(Z.dtype), "relu", True),
+        Activation("leaky_relu", 4, _leaky_relu, _leaky_relu_prime, "leaky_relu", True),
     )
 }
 
@@ -137,13 +138,17 @@ class Optimizer:
     """An update rule over the flat parameter vector θ, with ``n_state`` state vectors of θ's
     size (momentum's v; Adam's v and s). ``step(theta, grad, state, lr, t, hp)`` is the numpy
     twin, in place on theta and the state: grad already holds any L2 term, t counts the steps
-    from 1, hp holds beta, beta1, beta2 and epsilon."""
+    from 1, hp holds beta, beta1, beta2 and epsilon. ``decay`` names the hyperparameter that
+    decays the first moment (the kernel's β1); ``fusable``: without L2 the update θ ← θ − α·g
+    can be folded into the GEMM that computes g (beta = 1), with no gradient buffer."""
 
     name: str
     id: int
     n_state: int
     step: Callable
     formula: str
+    decay: str | None = None
+    fusable: bool = False
 
 
 def _gd_step(theta, grad, state, lr, t, hp):
@@ -170,8 +175,10 @@ def _adam_step(theta, grad, state, lr, t, hp):
 OPTIMIZERS: dict[str, Optimizer] = {
     o.name: o
     for o in (
-        Optimizer("gd", 0, 0, _gd_step, "θ ← θ − α·g"),
-        Optimizer("momentum", 1, 1, _momentum_step, "v ← β·v + (1 − β)·g; θ ← θ − α·v"),
+        Optimizer("gd", 0, 0, _gd_step, "θ ← θ − α·g", fusable=True),
+        Optimizer(
+            "momentum", 1, 1, _momentum_step, "v ← β·v + (1 − β)·g; θ ← θ − α·v", decay="beta"
+        ),
         Optimizer(
             "adam",
             2,
@@ -179,6 +186,7 @@ OPTIMIZERS: dict[str, Optimizer] = {
             _adam_step,
             "v ← β1·v + (1 − β1)·g; s ← β2·s + (1 − β2)·g²; "
             "θ ← θ − α·(v / (1 − β1ᵗ)) / (√(s / (1 − β2ᵗ)) + ε)",
+            decay="beta1",
         ),
     )
 }

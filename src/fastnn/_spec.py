@@ -40,12 +40,15 @@ class TrainSpec:
     loss and weights taken before that batch's step (the course's epoch cost).
 
     Costs are recorded at E % cost_every == 0 (0: never) and computed at the run's last epoch.
-    A cost that is not finite or exceeds ``divergence_factor`` times the first cost computed in
-    the run stops it, with the parameters (and optimizer state) of the last epoch whose cost
-    was computed and passed restored. With validation data, its cost (the mean loss, no L2) is
-    computed at every epoch of a mini-batch run and at every recorded epoch of a full-batch run;
-    when it has not improved by ``tol`` for ``n_iter_no_change`` of them the run stops, and
-    at the end of the run the parameters with the best validation cost are restored.
+    A cost that is not finite or exceeds ``divergence_factor`` times the first cost computed
+    since the optimizer started (``state.cost0``, kept across warm-started runs) stops the run,
+    with the state (parameters, optimizer state, counters) of the last epoch whose cost was
+    computed and passed restored. The decay gives epoch E > 0 the rate after epoch E − 1. An
+    exception inside a mini-batch epoch (Ctrl-C, between steps) restores the state at that
+    epoch's start. With validation data, its cost (the mean loss, no L2) is computed after
+    every epoch of a mini-batch run and at every recorded epoch of a full-batch run; when it
+    has not improved by ``tol`` for ``n_iter_no_change`` of them the run stops, and a run that
+    ends without an exception restores the state with the best validation cost.
     """
 
     activations: tuple[str, ...]  # one per hidden layer
@@ -67,13 +70,13 @@ class TrainSpec:
     seed: int = 0
     n_iter_no_change: int = 10
     tol: float = 1e-4
-    gram: bool = False  # full-batch gd without L2 only: layer 1 advanced through XᵀX
+    gram: bool = False  # full-batch gd without L2 or validation: layer 1 through XᵀX
     divergence_factor: float = DIVERGENCE_FACTOR
 
     @property
     def fused(self) -> bool:
         """Plain gradient descent without L2: the update is fused into the dW GEMM (beta = 1)."""
-        return self.optimizer == "gd" and self.lambd == 0
+        return OPTIMIZERS[self.optimizer].fusable and self.lambd == 0
 
     @property
     def hyperparameters(self) -> dict[str, float]:
@@ -120,6 +123,8 @@ class TrainState:
         self.s: np.ndarray | None = None
         self.t = 0
         self.epoch = 0
+        self.cost0 = float("nan")
+        self.seed: int | None = None  # the shuffle seed the optimizer started with
         self._views()
 
     @classmethod
@@ -140,13 +145,16 @@ class TrainState:
         self.b = [self.theta[a:z].reshape(dims[l + 1], 1) for l, (a, z) in enumerate(bo)]
 
     def reset_optimizer(self, name: str | None) -> None:
-        """Fresh state for optimizer ``name`` (zeros), t = 0, epoch = 0."""
+        """Fresh state for optimizer ``name`` (zeros), t = 0, epoch = 0, and no reference cost
+        for the divergence rule yet (``cost0``: the first cost computed since, kept across
+        warm-started runs and partial_fit calls, so that their blow-ups are caught too)."""
         n_state = OPTIMIZERS[name].n_state if name is not None else 0
         self.optimizer = name
         self.v = np.zeros_like(self.theta) if n_state >= 1 else None
         self.s = np.zeros_like(self.theta) if n_state >= 2 else None
         self.t = 0
         self.epoch = 0
+        self.cost0 = float("nan")
 
     @property
     def opt_state(self) -> list[np.ndarray]:
@@ -190,7 +198,7 @@ class TrainResult:
     pending: BaseException | None = None  # Ctrl-C or a callback's exception
     diverged_at: int = -1  # the epoch whose cost diverged
     diverged_cost: float = float("nan")
-    first_cost: float = float("nan")  # the first cost computed in the run
+    first_cost: float = float("nan")  # the divergence rule's reference (state.cost0)
     best_cost: float = float("inf")  # the best validation cost
-    best_epoch: int = -1  # the epoch whose parameters have the best validation cost
+    best_epoch: int = -1  # the epoch count of the state with the best validation cost
     stopped_early: bool = False

@@ -46,9 +46,11 @@ def _check_real(
         and (x > low if low_open else x >= low)
         and (x < high if high_open else x <= high)
     ):
-        lo = f"{'(' if low_open else '['}{low:g}"
-        hi = f"{high:g}{')' if high_open else ']'}"
-        raise ValueError(f"{name} must be a finite number in {lo}, {hi}; got {value!r}")
+        if math.isinf(high):
+            want = f"{'>' if low_open else '>='} {low:g}"
+        else:
+            want = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{name} must be a finite number {want}; got {value!r}")
     return x
 
 
@@ -127,7 +129,7 @@ def make_spec(
             "early stopping in full-batch training checks the validation cost at each recorded "
             "iteration: cost_every must be > 0"
         )
-    gram_allowed = mini_batch_size is None and opt.name == "gd" and lambd == 0 and not validating
+    gram_allowed = mini_batch_size is None and opt.fusable and lambd == 0 and not validating
     if path == "gram" and not gram_allowed:
         raise ValueError(
             "path='gram' is for full-batch gradient descent (mini_batch_size=None, "

@@ -143,11 +143,19 @@ def check_learning_rate(learning_rate) -> float:
     return lr
 
 
+#: The largest count (iterations, epochs, batch sizes, intervals) the engine takes: its counters
+#: are 64-bit, and a count this large would never finish anyway.
+COUNT_MAX = 2**62
+
+
 def check_count(value, name: str, minimum: int = 0) -> int:
+    """An integer in [minimum, 2**62]; TypeError or ValueError naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an integer; got {value!r}")
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}; got {value}")
+    if value > COUNT_MAX:
+        raise ValueError(f"{name} must be <= 2**62; got {value}")
     return int(value)
 
 

@@ -185,7 +185,10 @@ def _count(minimum: int):
 
 def _real(low: float, high: float = math.inf, *, low_open=False, high_open=False):
     """A finite number in a range, e.g. [0, 1) for beta."""
-    lo, hi = f"{'(' if low_open else '['}{low:g}", f"{high:g}{')' if high_open else ']'}"
+    if math.isinf(high):
+        want = f"{'>' if low_open else '>='} {low:g}"
+    else:
+        want = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
 
     def parse(text: str) -> float:
         try:
@@ -194,7 +197,7 @@ def _real(low: float, high: float = math.inf, *, low_open=False, high_open=False
             value = math.nan
         ok = math.isfinite(value) and (value > low if low_open else value >= low)
         if not (ok and (value < high if high_open else value <= high)):
-            raise argparse.ArgumentTypeError(f"must be a finite number in {lo}, {hi}; got {text!r}")
+            raise argparse.ArgumentTypeError(f"must be a finite number {want}; got {text!r}")
         return value
 
     return parse
@@ -259,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         help="train a network on a data file or the built-in planar dataset",
         description="Train a fully-connected binary classifier (or a regressor, --output linear)\n"
-        "with full-batch gradient descent; layer_dims = [n_x, *LAYERS, 1].",
+        "with full-batch gradient descent or mini-batches; layer_dims = [n_x, *LAYERS, 1].",
         epilog=_TRAIN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -694,12 +697,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
         progress.close()
     elapsed = time.perf_counter() - start
 
-    if args.validation_fraction and model.n_iter_ < iterations and not quiet:
-        print(
-            f"stopped early after {model.n_iter_} {unit}s: the validation cost did not improve "
-            f"by {args.tol:g} for {args.n_iter_no_change} checks; kept the parameters with the "
-            f"best one, {model.best_cost_:.6g}"
-        )
+    if args.validation_fraction and not quiet:
+        # validations: after every epoch, or at every recorded iteration (0, 100, ...)
+        checks = len(model.validation_costs_)
+        ran = checks if batch else (checks - 1) * cost_every
+        if checks < (iterations if batch else -(-iterations // cost_every)):
+            print(
+                f"stopped early after {ran} {unit}s: the validation cost did not improve by "
+                f"{args.tol:g} for {args.n_iter_no_change} checks; kept the model of {unit} "
+                f"{model.n_iter_}, whose validation cost is the best, {model.best_cost_:.6g}"
+            )
     print(_score_line("train", model, X, Y))
     if test is not None:
         print(_score_line("test", model, *test))

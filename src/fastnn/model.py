@@ -16,6 +16,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -70,6 +71,24 @@ def _options(arguments: dict) -> dict:
     return {name: arguments[name] for name in _OPTIONS if name in arguments}
 
 
+class _FitRequest(NamedTuple):
+    """One call of fit or partial_fit, as given (checked by Model._fit and make_spec)."""
+
+    X: object
+    Y: object
+    learning_rate: object
+    num_epochs: object
+    print_cost: bool
+    cost_every: object
+    callback: object
+    path: str
+    warm_start: object
+    options: dict
+    validation: object = None
+    validation_fraction: object = None
+    partial: bool = False
+
+
 def _check_choice(value, name: str, choices) -> str:
     if value not in choices:
         valid = ", ".join(repr(c) for c in choices)
@@ -110,9 +129,10 @@ class Model:
         Iterations (full batch) or epochs (mini-batches) completed by the last fit, summed over
         its warm starts and partial_fit calls.
     validation_costs_ : list of float
-        The validation cost (mean loss, no L2) of the last fit with early stopping.
+        The validation costs (mean loss, no L2) of the last fit; empty without validation.
     best_cost_ : float or None
-        The best of them, whose parameters the model holds.
+        The best of them, whose state the model holds; None without validation or after a
+        divergence.
     parameters : dict
         W1, b1, …, WL, bL (copies), in the course's shapes.
     """
@@ -243,11 +263,14 @@ class Model:
         return self._standardized(X)
 
     def _standardized(self, X: np.ndarray, mean=None, scale=None) -> np.ndarray:
-        """(X − mean) / scale with the model's statistics (or the ones given)."""
+        """(X − mean) / scale with the model's statistics (or the ones given): one copy of X,
+        in X's layout (examples stay contiguous in an F-ordered X)."""
         if mean is None:
             mean, scale = self.x_mean_, self.x_scale_
         if mean is not None:
-            X = np.ascontiguousarray((X - mean) / scale, dtype=self.dtype)
+            Z = np.subtract(X, mean, dtype=self.dtype, order="K")
+            Z /= scale
+            X = Z
         return X
 
     def _labels(self, Y, m: int) -> np.ndarray:
@@ -260,7 +283,7 @@ class Model:
         X,
         Y,
         learning_rate: float = 0.0075,
-        num_iterations: int = 3000,
+        num_iterations: int | None = None,
         print_cost: bool = False,
         cost_every: int = 100,
         callback: Callable[[int, float], object] | None = None,
@@ -287,13 +310,16 @@ class Model:
     ) -> Model:
         """Train from the current parameters, entirely in compiled code (the GIL released).
 
-        **Batches.** ``mini_batch_size=None``: full-batch training, ``num_iterations`` steps over
-        all of X. With a ``mini_batch_size``: ``num_epochs`` epochs (``num_iterations`` when not
-        given); epoch e shuffles the columns as the course's ``random_mini_batches`` does with
-        seed s = seed + 1 + e (``np.random.seed(s); np.random.permutation(m)``, without touching
-        numpy's global generator), then steps through full batches and the remainder. ``seed``
-        defaults to the model's ``seed``; ``seed=10`` reproduces the course's Optimization
-        notebook, which starts at 10 and adds 1 before each epoch.
+        **Batches.** ``mini_batch_size=None``: full-batch training, ``num_iterations`` (3000 by
+        default) steps over all of X. With a ``mini_batch_size``: ``num_epochs`` epochs (give
+        one of the two; either means the same count); epoch e shuffles the columns as the
+        course's ``random_mini_batches`` does with seed s = seed + 1 + e
+        (``np.random.seed(s); np.random.permutation(m)``, without touching numpy's global
+        generator), then steps through full batches and the remainder. ``seed`` defaults to
+        the model's ``seed`` (a warm start: to the seed the optimizer started with);
+        ``seed=10`` reproduces the course's Optimization notebook, which starts at 10 and adds
+        1 before each epoch. Give X with its examples contiguous (F order, ``X_rows.T``): each
+        batch is gathered from it in place.
 
         **Updates** (the course's formulas; t counts steps from 1):
         ``optimizer="gd"``: W ← W − α·dW; ``"momentum"``: v = β·v + (1 − β)·dW, W ← W − α·v;
@@ -303,13 +329,15 @@ class Model:
         batch's size). ``decay``: after epoch i (0-based) the rate becomes
         α0/(1 + decay_rate·i) (``"inverse"``, the course's update_lr),
         α0/(1 + decay_rate·⌊i/time_interval⌋) (``"scheduled"``, schedule_lr_decay) or
-        ``decay(learning_rate, i, decay_rate)`` for a function; epoch 0 runs at α0.
+        ``decay(learning_rate, i, decay_rate)`` for a function, asked for when epoch i + 1
+        starts; epoch 0 runs at α0.
 
         **What a second fit continues.** A plain ``fit`` continues from the current parameters
         but starts a fresh optimizer (v, s = 0, t = 0), epoch count and cost history.
         ``warm_start=True`` continues all of it: parameters, optimizer state, step counter and
-        epoch counter (so the shuffle seeds and the decay go on), appending to ``costs_``; a fit
-        of 2N epochs equals a fit of N then a warm-started fit of N.
+        epoch counter (so the shuffle seeds and the decay go on), the standardisation
+        statistics, appending to ``costs_``; a fit of 2N epochs equals a fit of N then a
+        warm-started fit of N.
 
         **Costs.** ``costs_`` records the cost every ``cost_every`` iterations (epochs), from 0:
         for full batch the cost of the parameters before that iteration's step; for mini-batches
@@ -319,40 +347,42 @@ class Model:
         moments.
 
         **Early stopping.** ``validation=(X_val, Y_val)`` or ``validation_fraction`` (that share
-        of X held out, drawn with ``RandomState(seed)``): the validation cost (the mean loss,
-        without L2) is computed after every epoch (full batch: at every recorded iteration) into
-        ``validation_costs_``; training stops when it has not improved by ``tol`` for
-        ``n_iter_no_change`` of them, and the parameters with the best one (``best_cost_``) are
-        restored, also when training ran to the end.
+        of X held out, drawn with ``RandomState(seed)``; X is then copied into the two parts):
+        the validation cost (the mean loss, without L2) is computed after every epoch (full
+        batch: at every recorded iteration) into ``validation_costs_``; training stops when it
+        has not improved by ``tol`` for ``n_iter_no_change`` of them, and the model is then as it
+        was at the best one (``best_cost_``): parameters, optimizer state and counters, so
+        ``n_iter_`` counts the epochs up to it.
 
-        **Errors.** Ctrl-C stops within a fraction of a second (after the current step) with the
-        parameters of the last completed step and re-raises KeyboardInterrupt. Divergence: a
+        **Errors.** Ctrl-C stops within a fraction of a second and re-raises KeyboardInterrupt,
+        keeping the state of the last completed iteration (mini-batches: epoch). Divergence: a
         computed cost (recorded, or the last) that is not finite or exceeds ``divergence_factor``
-        (1e6) times the first cost computed in the fit stops training with FloatingPointError,
-        naming the iteration (epoch); the parameters and optimizer state are then those of the
-        last iteration (epoch) whose cost passed. ``divergence_factor=math.inf`` keeps only the
-        non-finite test. Any other failure leaves the model as it was.
+        (1e6) times the first cost computed since the optimizer started (over warm starts and
+        partial_fit too) stops training with FloatingPointError, naming the iteration (epoch);
+        the model then holds the parameters and optimizer state of the last iteration (epoch)
+        whose cost passed. ``divergence_factor=math.inf`` keeps only the non-finite test. Any
+        other failure (a bad argument or input, an exception from ``callback`` or ``decay``)
+        leaves the model as it was.
 
         ``path`` (full-batch gradient descent without L2 or validation): "direct" (W1·X and dZ1·Xᵀ
         every iteration), "gram" (wide inputs, n_x > m: Z1 advanced through the m×m matrix XᵀX,
         W1 materialised when training stops; the same result up to rounding) or "auto" (the one
         with fewer FLOPs).
         """
-        num_iterations = check_count(num_iterations, "num_iterations")
+        if num_iterations is not None and num_epochs is not None:
+            raise ValueError(
+                "num_iterations and num_epochs count the same passes: give one of them; got "
+                f"num_iterations={num_iterations!r} and num_epochs={num_epochs!r}"
+            )
+        if num_epochs is None:
+            num_iterations = 3000 if num_iterations is None else num_iterations
+            num_epochs = check_count(num_iterations, "num_iterations")
         self._fit(
-            X,
-            Y,
-            learning_rate,
-            num_epochs if num_epochs is not None else num_iterations,
-            print_cost,
-            cost_every,
-            callback,
-            path,
-            warm_start,
-            _options(locals()),
-            validation,
-            validation_fraction,
-        )
+            _FitRequest(
+                X, Y, learning_rate, num_epochs, print_cost, cost_every, callback, path,
+                warm_start, _options(locals()), validation, validation_fraction,
+            )
+        )  # fmt: skip
         return self
 
     def partial_fit(
@@ -372,6 +402,7 @@ class Model:
         decay_rate: float = 1.0,
         time_interval: int = 1000,
         lambd: float = 0.0,
+        divergence_factor: float = DIVERGENCE_FACTOR,
         print_cost: bool = False,
         callback: Callable[[int, float], object] | None = None,
     ) -> Model:
@@ -383,114 +414,69 @@ class Model:
         With ``standardize=True`` the first call's statistics are kept for the later ones.
         """
         self._fit(
-            X, Y, learning_rate, 1, print_cost, 1, callback, "direct", True, _options(locals()),
-            partial=True,
+            _FitRequest(
+                X, Y, learning_rate, 1, print_cost, 1, callback, "direct", True,
+                _options(locals()), partial=True,
+            )
         )  # fmt: skip
         return self
 
-    def _fit(
-        self,
-        X,
-        Y,
-        learning_rate,
-        num_epochs,
-        print_cost,
-        cost_every,
-        callback,
-        path,
-        warm_start,
-        options: dict,
-        validation=None,
-        validation_fraction=None,
-        partial: bool = False,
-    ) -> None:
-        """Validate everything, train a copy of the state, then commit: on success, on Ctrl-C
-        (as documented) and on divergence (the restored parameters); otherwise nothing."""
-        if callback is not None and not callable(callback):
-            raise TypeError(f"callback must be callable; got {callback!r}")
-        if not isinstance(warm_start, (bool, np.bool_)):
-            raise TypeError(f"warm_start must be True or False; got {warm_start!r}")
-        if validation is not None and validation_fraction is not None:
+    def _fit(self, r: _FitRequest) -> None:
+        """Validate everything, train a copy of the state, then commit it: on success, on
+        Ctrl-C (as documented) and on divergence (the restored state); otherwise nothing."""
+        if r.callback is not None and not callable(r.callback):
+            raise TypeError(f"callback must be callable; got {r.callback!r}")
+        if not isinstance(r.warm_start, (bool, np.bool_)):
+            raise TypeError(f"warm_start must be True or False; got {r.warm_start!r}")
+        if r.validation is not None and r.validation_fraction is not None:
             raise ValueError("pass validation=(X_val, Y_val) or validation_fraction, not both")
+        optimizer = lookup(OPTIMIZERS, r.options["optimizer"], "optimizer").name
         if not self._lock.acquire(blocking=False):
             raise RuntimeError("this Model is already being fitted in another thread")
         try:
-            self._fit_locked(
-                X,
-                Y,
-                learning_rate,
-                num_epochs,
-                print_cost,
-                cost_every,
-                callback,
-                path,
-                bool(warm_start),
-                options,
-                validation,
-                validation_fraction,
-                partial,
-            )
+            state = self._state.copy()
+            continuing = r.warm_start and state.optimizer is not None
+            if continuing and state.optimizer != optimizer:
+                how = "" if r.partial else " (pass warm_start=False to start a fresh optimizer)"
+                raise ValueError(
+                    f"the optimizer state continued here belongs to optimizer="
+                    f"{state.optimizer!r}; got optimizer={optimizer!r}{how}"
+                )
+            if not continuing:
+                state.reset_optimizer(optimizer)
+            options = dict(r.options)
+            seed = options.pop("seed")
+            if seed is None:  # the model's; a continued optimizer's own; else a fresh one
+                seed = state.seed if continuing else self.seed
+                seed = seed if seed is not None else int(np.random.default_rng().integers(2**31))
+            state.seed = _training.check_seed(seed)
+            self._train(r, state, options, continuing)
         finally:
             self._lock.release()
 
-    def _fit_locked(
-        self,
-        X,
-        Y,
-        learning_rate,
-        num_epochs,
-        print_cost,
-        cost_every,
-        callback,
-        path,
-        warm_start,
-        options,
-        validation,
-        validation_fraction,
-        partial,
-    ) -> None:
-        optimizer = lookup(OPTIMIZERS, options["optimizer"], "optimizer").name
-        state = self._state.copy()
-        if warm_start and state.optimizer is not None and state.optimizer != optimizer:
-            raise ValueError(
-                f"warm_start continues the optimizer state of the previous fit, which used "
-                f"optimizer={state.optimizer!r}; got optimizer={optimizer!r} (pass "
-                f"warm_start=False to start a fresh optimizer)"
-            )
-        if not warm_start or state.optimizer is None:
-            state.reset_optimizer(optimizer)
-        seed = options.pop("seed")
-        if seed is None:
-            seed = (
-                self.seed if self.seed is not None else int(np.random.default_rng().integers(2**31))
-            )
-        seed = _training.check_seed(seed)
-
-        X = as_matrix(X, "X", self.dtype, shape=(self.layer_dims[0], None))
+    def _train(self, r: _FitRequest, state: TrainState, options: dict, continuing: bool) -> None:
+        X = as_matrix(r.X, "X", self.dtype, shape=(self.layer_dims[0], None))
         mean, scale = self.x_mean_, self.x_scale_
-        if self.standardize and not (partial and mean is not None):
+        if self.standardize and not (continuing and mean is not None):
             mean = X.mean(axis=1, keepdims=True)
             std = X.std(axis=1, keepdims=True)
             scale = np.where(std > 0, std, 1).astype(self.dtype)
         X = self._standardized(X, mean, scale)
-        Y = self._labels(Y, X.shape[1])
+        Y = self._labels(r.Y, X.shape[1])
         val = None
-        if validation is not None:
-            if not isinstance(validation, (tuple, list)) or len(validation) != 2:
-                raise TypeError(
-                    f"validation must be a pair (X_val, Y_val); got {type(validation).__name__}"
-                )
-            X_val, Y_val = validation
+        if r.validation is not None:
+            if not isinstance(r.validation, (tuple, list)) or len(r.validation) != 2:
+                what = type(r.validation).__name__
+                if isinstance(r.validation, (tuple, list)):
+                    what = f"a {what} of {len(r.validation)}"
+                raise TypeError(f"validation must be a pair (X_val, Y_val); got {what}")
+            X_val, Y_val = r.validation
             X_val = as_matrix(X_val, "X_val", self.dtype, shape=(self.layer_dims[0], None))
             X_val = self._standardized(X_val, mean, scale)
-            val = (
-                X_val,
-                as_labels(
-                    Y_val, X_val.shape[1], self.dtype, "Y_val", binary=self.output == "sigmoid"
-                ),
-            )
-        elif validation_fraction is not None:
-            X, Y, X_val, Y_val = _training.split_validation(X, Y, validation_fraction, seed)
+            binary = self.output == "sigmoid"
+            val = (X_val, as_labels(Y_val, X_val.shape[1], self.dtype, "Y_val", binary=binary))
+        elif r.validation_fraction is not None:
+            X, Y, X_val, Y_val = _training.split_validation(X, Y, r.validation_fraction, state.seed)
             val = (X_val, Y_val)
         spec = _training.make_spec(
             layer_dims=self.layer_dims,
@@ -498,36 +484,40 @@ class Model:
             activations=self.hidden_activations,
             output=self.output,
             slope=self.leaky_slope,
-            learning_rate=learning_rate,
-            num_epochs=num_epochs,
-            cost_every=cost_every,
-            seed=seed,
+            learning_rate=r.learning_rate,
+            num_epochs=r.num_epochs,
+            cost_every=r.cost_every,
+            seed=state.seed,
             epoch0=state.epoch,
             validating=val is not None,
-            path=path,
+            path=r.path,
             **options,
         )
         unit = "epoch" if spec.mini_batch_size else "iteration"
 
         def report(i, cost):
-            if print_cost:
+            if r.print_cost:
                 print(f"Cost after {unit} {i}: {cost}")
-            if callback is not None:
-                callback(i, cost)
+            if r.callback is not None:
+                r.callback(i, cost)
 
         result = _training.run(spec, X, Y, state, report, val)
-        # commit: the run succeeded, was interrupted (Ctrl-C or the callback), or diverged and
-        # restored the last parameters whose cost passed
+        diverged = result.diverged_at >= 0
+        if result.pending is not None and not diverged:
+            if not isinstance(result.pending, KeyboardInterrupt):
+                raise result.pending  # the callback's or the decay's: nothing is committed
+        # commit: the run succeeded, was interrupted by Ctrl-C, or diverged and restored the
+        # last state whose cost passed
         self._state = state
         self.x_mean_, self.x_scale_ = mean, scale
-        if warm_start:
+        if r.warm_start:
             self.costs_ = [*self.costs_, *result.costs]
             self.n_iter_ += result.n_done
         else:
             self.costs_, self.n_iter_ = result.costs, result.n_done
         self.validation_costs_ = result.validation_costs
-        self.best_cost_ = result.best_cost if val is not None and result.best_epoch >= 0 else None
-        if result.diverged_at >= 0:
+        self.best_cost_ = result.best_cost if result.best_epoch >= 0 and not diverged else None
+        if diverged:
             raise _training.divergence_error(spec, result, state)
         if result.pending is not None:
             raise result.pending
@@ -599,6 +589,9 @@ class Model:
             arrays["optimizer"] = np.array(state.optimizer)
             arrays["optimizer_t"] = np.array(state.t, dtype=np.int64)
             arrays["optimizer_epoch"] = np.array(state.epoch, dtype=np.int64)
+            arrays["optimizer_cost0"] = np.array(state.cost0, dtype=np.float64)
+            if state.seed is not None:
+                arrays["optimizer_seed"] = np.array(state.seed, dtype=np.int64)
             for key, value in (("optimizer_v", state.v), ("optimizer_s", state.s)):
                 if value is not None:
                     arrays[key] = value
@@ -634,10 +627,20 @@ def _load_optimizer_state(state: TrainState, get) -> None:
         if not np.isfinite(value).all():
             raise ValueError(f"{key} contains NaN or infinity")
         vectors.append(value)
+    cost0 = get("optimizer_cost0")
+    if cost0.shape != () or cost0.dtype.kind != "f" or np.isinf(cost0) or cost0 < 0:
+        raise ValueError(f"optimizer_cost0 must be a cost >= 0 (or NaN: none yet); got {cost0!r}")
+    seed = None
+    if "optimizer_seed" in get.arrays:
+        value = get("optimizer_seed")
+        if value.shape != () or value.dtype.kind not in "iu" or not 0 <= int(value) < 2**32:
+            raise ValueError(f"optimizer_seed must be an integer in [0, 2**32); got {value!r}")
+        seed = int(value)
     state.reset_optimizer(opt.name)
     for live, value in zip(state.opt_state, vectors, strict=True):
         live[...] = value
     state.t, state.epoch = counts["optimizer_t"], counts["optimizer_epoch"]
+    state.cost0, state.seed = float(cost0), seed
 
 
 def load(path: str | os.PathLike) -> Model:
@@ -667,6 +670,8 @@ def load(path: str | os.PathLike) -> Model:
         if key not in arrays:
             raise ValueError(f"{path}: not a fastnn model file (missing {key!r})")
         return arrays[key]
+
+    get.arrays = arrays
 
     if str(get("format")) != "fastnn-model":
         raise ValueError(f"{path}: not a fastnn model file")

@@ -1,6 +1,7 @@
 """Pure-numpy reference: the oracle for the compiled kernels, name for name and signature for signature.
 
-Every function here mirrors one entry point of ``fastnn._kernels`` and is written with the course's
+Every function here mirrors one entry point of ``fastnn._kernels`` (``train``: of
+``fastnn._engine``) and is written with the course's
 formulas, favouring clarity over speed. Tests compare each kernel with its twin; cross-check mode
 (``fastnn.crosscheck()``) does the same at run time.
 """
@@ -69,10 +70,20 @@ def cross_entropy_cost(AL, Y):
 
 
 def _rate(spec, epoch: int) -> float:
-    """The learning rate after epoch ``epoch`` (0-based) under spec.decay."""
-    if callable(spec.decay):
-        return float(spec.decay(spec.learning_rate, epoch, spec.decay_rate))
-    return DECAYS[spec.decay].rate(spec.learning_rate, epoch, spec.decay_rate, spec.time_interval)
+    """The learning rate after epoch ``epoch`` (0-based) under spec.decay; a decay function's
+    result must be a finite number > 0 (TypeError, ValueError otherwise, as the kernel)."""
+    if not callable(spec.decay):
+        return DECAYS[spec.decay].rate(
+            spec.learning_rate, epoch, spec.decay_rate, spec.time_interval
+        )
+    rate = spec.decay(spec.learning_rate, epoch, spec.decay_rate)
+    try:
+        value = float(rate)
+    except (TypeError, ValueError, OverflowError):
+        raise TypeError(f"decay must return a number; got {rate!r}") from None
+    if not 0 < value < float("inf"):
+        raise ValueError(f"decay must return a finite learning rate > 0; got {rate!r}")
+    return value
 
 
 def _loss_and_gradient(spec, Ws, bs, X, Y, grad_W, grad_b):
@@ -110,24 +121,32 @@ def _validation_cost(spec, Ws, bs, X_val, Y_val) -> float:
 
 def train(spec, X, Y, state, callback=None, validation=None):
     """The training engine's twin, in place on ``state`` (a fastnn._spec.TrainState): the same
-    epochs, batches, permutations, updates, costs, divergence rule, early stopping and result
-    as ``fastnn._engine.train``, written with the course's numpy formulas (see
-    fastnn._spec.TrainSpec). Each step: forward, loss, backward to dW = (1/m)·dZ·A_prevᵀ and
-    db = (1/m)·Σ dZ, dW += (λ/m)·W, then the optimizer's update (fastnn._registry.OPTIMIZERS).
-    ``spec.gram`` is ignored: this is the direct path, the oracle the Gram path must agree with.
+    epochs, batches, permutations, updates, costs, divergence rule, decay, early stopping,
+    restores and result as ``fastnn._engine.train`` (see fastnn._spec.TrainSpec), written with
+    the course's numpy formulas. Each step: forward, loss, backward to dW = (1/m)·dZ·A_prevᵀ
+    and db = (1/m)·Σ dZ, dW += (λ/m)·W, then the optimizer's update
+    (fastnn._registry.OPTIMIZERS). ``spec.gram`` is ignored: this is the direct path, the
+    oracle the Gram path must agree with.
     """
     m = X.shape[1]
     Ws, bs = state.W, state.b
     opt = OPTIMIZERS[spec.optimizer]
     grad = np.zeros_like(state.theta)
     grad_W, grad_b = _views(grad, state)
-    result = TrainResult()
+    result = TrainResult(first_cost=state.cost0)
     E0 = state.epoch
-    lr = spec.learning_rate if (spec.decay is None or E0 == 0) else _rate(spec, E0 - 1)
+    lr = spec.learning_rate
     lambd = spec.lambd
+    hp = spec.hyperparameters
 
-    def snapshot():
+    def keep():
         return state.theta.copy(), [a.copy() for a in state.opt_state], state.epoch, state.t
+
+    def restore(saved):
+        theta, opt_state, state.epoch, state.t = saved
+        state.theta[...] = theta
+        for live, value in zip(state.opt_state, opt_state, strict=True):
+            live[...] = value
 
     def step(Xb, Yb, want_cost):
         """One batch: Σ loss (+ (λ/2)ΣW² when want_cost) at the current θ, then the update."""
@@ -137,7 +156,7 @@ def train(spec, X, Y, state, callback=None, validation=None):
         if lambd:
             grad[: state.n_w] += lambd / Xb.shape[1] * state.theta[: state.n_w]
         state.t += 1
-        opt.step(state.theta, grad, state.opt_state, lr, state.t, spec.hyperparameters)
+        opt.step(state.theta, grad, state.opt_state, lr, state.t, hp)
         return total
 
     def passes(cost, epoch, record):
@@ -153,8 +172,8 @@ def train(spec, X, Y, state, callback=None, validation=None):
             result.costs.append(cost)
         return True
 
-    def validate(epoch):
-        """Record the validation cost; keep the best parameters; True when training stops."""
+    def validate():
+        """Record the validation cost; keep the best state; True when training stops."""
         vcost = _validation_cost(spec, Ws, bs, *validation)
         result.validation_costs.append(vcost)
         if vcost > result.best_cost - spec.tol:
@@ -162,19 +181,21 @@ def train(spec, X, Y, state, callback=None, validation=None):
         else:
             validate.no_improvement = 0
         if vcost < result.best_cost:
-            result.best_cost, result.best_epoch = vcost, epoch
-            validate.best = state.theta.copy()
+            result.best_cost, result.best_epoch = vcost, state.epoch
+            validate.best = keep()
         result.stopped_early = validate.no_improvement >= spec.n_iter_no_change
         return result.stopped_early
 
     validate.no_improvement, validate.best = 0, None
-    snap = snapshot()
+    snap, epoch_start = keep(), None
     try:
         for e in range(spec.num_epochs):
             E = E0 + e
             record = spec.cost_every > 0 and E % spec.cost_every == 0
             want_cost = record or e == spec.num_epochs - 1
             stop = False
+            if spec.decay is not None and E > 0:
+                lr = _rate(spec, E - 1)  # epoch E > 0 runs at the rate after epoch E − 1
             if not spec.mini_batch_size:
                 # the full-batch cost is that of the parameters before the step
                 total = _loss_and_gradient(spec, Ws, bs, X, Y, grad_W, grad_b)
@@ -183,46 +204,43 @@ def train(spec, X, Y, state, callback=None, validation=None):
                         total += _l2_term(lambd, state)
                     if not passes(total / m, E, record):
                         break
-                    snap = snapshot()
+                    snap = keep()
                 if validation is not None and record:
-                    stop = validate(E)
+                    stop = validate()
                 if not stop:
                     if lambd:
                         grad[: state.n_w] += lambd / m * state.theta[: state.n_w]
                     state.t += 1
-                    opt.step(state.theta, grad, state.opt_state, lr, state.t, spec.hyperparameters)
+                    opt.step(state.theta, grad, state.opt_state, lr, state.t, hp)
                     state.epoch = E + 1
             else:
+                epoch_start = keep()
                 perm = np.random.RandomState(spec.seed + 1 + E).permutation(m)
                 total = 0.0
                 for start in range(0, m, spec.mini_batch_size):
                     idx = perm[start : start + spec.mini_batch_size]
                     total += step(X[:, idx], Y[:, idx], want_cost)
+                epoch_start = None
                 state.epoch = E + 1
                 if want_cost:
                     if not passes(total / m, E, record):
                         break
-                    snap = snapshot()
+                    snap = keep()
                 if validation is not None:
-                    stop = validate(E + 1)
-            cost = result.final_cost
-            if spec.decay is not None:
-                lr = _rate(spec, E)
-                if not (0 < lr < float("inf")):
-                    raise ValueError(f"decay must return a finite learning rate > 0; got {lr!r}")
+                    stop = validate()
             if record and callback is not None:
-                callback(E, cost)
+                callback(E, result.final_cost)
             if stop:
                 break
     except BaseException as exc:  # as the kernel: report after the parameters are safe
         result.pending = exc
     if result.diverged_at >= 0:
-        theta, opt_state, state.epoch, state.t = snap
-        state.theta[...] = theta
-        for live, saved in zip(state.opt_state, opt_state, strict=True):
-            live[...] = saved
-    elif validate.best is not None:
-        state.theta[...] = validate.best
+        restore(snap)
+    elif result.pending is not None and epoch_start is not None:
+        restore(epoch_start)  # an epoch half done matches no run
+    elif result.pending is None and validate.best is not None:
+        restore(validate.best)
+    state.cost0 = result.first_cost
     result.n_done = state.epoch - E0
     return result
 

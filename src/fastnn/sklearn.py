@@ -147,7 +147,7 @@ class _BaseMLP(BaseEstimator):
             )
         if self.init != "auto":
             return self.init
-        return "he" if activation in ("relu", "leaky_relu") else "xavier"
+        return "he" if _ACTIVATIONS[activation].rectifier else "xavier"
 
     def _seed(self) -> int:
         """An int seed for fastnn.Model: ``random_state`` itself when it is an int (so the

@@ -122,22 +122,8 @@ static inline uint64_t fnn_random_interval(fnn_mt19937 *st, uint64_t max)
 /* Mirrors RandomState.permutation(int m) = np.arange(m) followed by
  * RandomState.shuffle -> _shuffle_raw: i from m-1 down to 1,
  * j = random_interval(i), swap perm[i] <-> perm[j].  m <= 1 draws nothing
- * (m <= 0 writes nothing, like np.arange of a non-positive length). */
-static inline void fnn_legacy_permutation(fnn_mt19937 *st, int64_t *perm,
-                                          int64_t m)
-{
-    int64_t i, j, t;
-    for (i = 0; i < m; i++)
-        perm[i] = i;
-    for (i = m - 1; i > 0; i--) {
-        j = (int64_t)fnn_random_interval(st, (uint64_t)i);
-        t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
-    }
-}
-
-/* Same sequence as fnn_legacy_permutation, int32 output.
+ * (m <= 0 writes nothing, like np.arange of a non-positive length).
+ * numpy's arange is int64; the same sequence is written here as int32.
  * Precondition: 0 <= m < 2**31 (so every index fits and every draw takes
  * the 32-bit branch of random_interval). */
 static inline void fnn_legacy_permutation_i32(fnn_mt19937 *st, int32_t *perm,

@@ -101,12 +101,18 @@ FNN_CLONES FNN_STATIC FNN_T FNN_NAME(fnn_back_a_row)(FNN_T *dZ, const FNN_T *A, 
     return acc;
 }
 
-/* in place Z -> dZ = g(Z) - Y for the output layer, without the loss (no log1p) */
+/* in place Z -> dZ = g(Z) - Y for the output layer, without the loss (no log1p); the sigmoid
+   is computed exactly as fnn_out_loss computes it, so that recording the cost (which takes
+   that path) leaves the trajectory bit for bit the same */
 FNN_CLONES FNN_STATIC void FNN_NAME(fnn_out_delta)(FNN_T *Z, const FNN_T *Y, ptrdiff_t count,
                                                int output) {
     ptrdiff_t j;
     if (output == FNN_OUT_SIGMOID) {
-        for (j = 0; j < count; j++) Z[j] = 1 / (1 + FNN_EXP(-Z[j])) - Y[j];
+        for (j = 0; j < count; j++) {
+            FNN_T z = Z[j];
+            FNN_T e = FNN_EXP(z >= 0 ? -z : z);
+            Z[j] = (z >= 0 ? 1 / (1 + e) : e / (1 + e)) - Y[j];
+        }
     } else {
         for (j = 0; j < count; j++) Z[j] = Z[j] - Y[j];
     }
