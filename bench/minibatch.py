@@ -47,7 +47,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import functools
-import gc
 import math
 import os
 import shlex
@@ -63,6 +62,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # isort: off
 import peers  # noqa: E402  (imports fastnn first: BLAS core type before numpy's BLAS loads)
 import numpy as np  # noqa: E402
+from report import SETTLE_SECONDS, timed  # noqa: E402  (the same timing as the full-batch report)
 
 # isort: on
 from fastnn import Model, reference  # noqa: E402
@@ -71,7 +71,6 @@ from fastnn._spec import TrainSpec, TrainState  # noqa: E402
 LR, BETA1, BETA2, EPS = 0.001, 0.9, 0.999, 1e-8
 SEED = 3  # He initialisation, and fastnn's (and the reference's) shuffle seed
 SMOKE_M = 2048  # at least 16 steps an epoch: after a handful of Adam steps the loss may rise
-SETTLE_SECONDS = 0.15
 
 
 @dataclass(frozen=True)
@@ -456,18 +455,6 @@ def check(w: MBWorkload, name: str, impl, after: dict, loss0: float) -> tuple[bo
     return ok, ("" if ok else "FAILED: ") + text
 
 
-def timed(run) -> float:
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        t0 = time.perf_counter()
-        run()
-        return time.perf_counter() - t0
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def measure(w: MBWorkload, args, log, skipped: dict) -> dict:
     """{impl: {"times": [s/step per round], "k": epochs per measurement, "ok", "check"}}."""
     impls = {}
@@ -486,7 +473,7 @@ def measure(w: MBWorkload, args, log, skipped: dict) -> dict:
     for name, impl in impls.items():
         ok, text = check(w, name, impl, after, loss0)
         log(f"  check {name}: {text}")
-        t = timed(impl.epoch)
+        t = timed(lambda _: impl.epoch(), 1)  # noqa: B023  (called at once)
         k = 1 if args.smoke else max(1, math.ceil(args.min_time / max(t, 1e-9)))
         out[name] = {"times": [], "k": k, "ok": ok, "check": text, "what": impl.what}
 
@@ -498,7 +485,7 @@ def measure(w: MBWorkload, args, log, skipped: dict) -> dict:
         for name, impl in impls.items():
             time.sleep(SETTLE_SECONDS)
             k = out[name]["k"]
-            out[name]["times"].append(timed(lambda: run_k(impl, k)) / (k * w.steps))  # noqa: B023
+            out[name]["times"].append(timed(lambda _: run_k(impl, k), 1) / (k * w.steps))  # noqa: B023
         log(f"  round {r + 1}/{args.rounds} done")
     for name, res in out.items():
         log(f"  {name}: {min(res['times']) * 1e6:.4g} µs/step (min of {args.rounds})")

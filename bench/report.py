@@ -40,7 +40,8 @@ TITLES["fastnn-gram"] = "fastnn gram"
 PEERS = ["reference", "torch", "jax"]
 
 
-def _timed(run, n: int) -> float:
+def timed(run, n: int) -> float:
+    """Seconds of ``run(n)``, with Python's garbage collector paused."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -56,11 +57,11 @@ def calibrate(run, min_time: float) -> tuple[int, float]:
     """(n, seconds): the n for which ``run(n)`` (n units of work) takes >= min_time, after a
     warm-up call ``run(1)``."""
     run(1)
-    n, t = 1, _timed(run, 1)
+    n, t = 1, timed(run, 1)
     while t < min_time and n < 10**8:
         grow = min_time / max(t, 1e-7) * 1.2
         n = max(n + 1, min(int(n * grow) + 1, n * 100))
-        t = _timed(run, n)
+        t = timed(run, n)
     return n, t
 
 
@@ -78,7 +79,7 @@ class Timing:
 
     def measure(self) -> None:
         time.sleep(SETTLE_SECONDS)
-        self.times.append(_timed(self.run, self.units) / self.units)
+        self.times.append(timed(self.run, self.units) / self.units)
 
     @property
     def median(self) -> float:
@@ -89,7 +90,7 @@ def fit_timing(name, label, fit, n: int, min_time: float) -> tuple[Timing, int]:
     """Timing of k back-to-back ``fit(n)`` calls per measurement, k making it last >= min_time;
     after a warm-up fit (JAX compiles there). Units are iterations."""
     fit(n)
-    t = _timed(fit, n)
+    t = timed(fit, n)
     k = max(1, math.ceil(min_time / max(t, 1e-9))) if t < min_time else 1
 
     def run(_units):

@@ -13,10 +13,19 @@ cdef void gemm(bint trans_a, bint trans_b, int M, int N, int K, floating alpha,
                floating beta, floating* C, int ldc, bint c_rowmajor) noexcept nogil
 
 
-cdef inline int operand(const floating[:, :] M, int* ld) except -2:
-    """layout() of a memoryview: 1 row-major, 0 column-major (leading dimension in ld)."""
-    cdef int order = layout(M.shape[0], M.shape[1], M.strides[0] // sizeof(floating),
-                            M.strides[1] // sizeof(floating), ld)
+cdef inline int _readable(int order) except -2:
     if order < 0:
         raise ValueError("internal: operand not readable by BLAS; the caller must copy it")
     return order
+
+
+cdef inline int operand(const floating[:, :] M, int* ld) except -2:
+    """layout() of a memoryview: 1 row-major, 0 column-major (leading dimension in ld)."""
+    return _readable(layout(M.shape[0], M.shape[1], M.strides[0] // sizeof(floating),
+                            M.strides[1] // sizeof(floating), ld))
+
+
+cdef inline int array_operand(object a, int* ld) except -2:
+    """operand() of a 2-D ndarray of either float dtype."""
+    return _readable(layout(a.shape[0], a.shape[1], a.strides[0] // a.itemsize,
+                            a.strides[1] // a.itemsize, ld))

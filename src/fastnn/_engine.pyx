@@ -6,8 +6,8 @@ Private. ``train(spec, X, Y, state, callback, validation)`` runs ``spec.num_epoc
 ``TrainState`` and returns a ``TrainResult``; ``fastnn.reference.train`` is its numpy twin,
 called the same way. Everything is allocated before the loop starts.
 
-One step (one batch of m columns, ``_step``): forward, per layer one GEMM (``_blas.gemm``) and
-one fused bias+activation pass; the output layer fused with its loss from the logits
+One step (one batch of m columns): forward (``_forward``), per layer one GEMM (``_blas.gemm``)
+and one fused bias+activation pass; the output layer fused with its loss from the logits
 (dZ = A − Y, the loss only when the cost is wanted); backward into the gradient buffer g
 (dA_prev = Wᵀ·dZ before anything changes W; dA0 is never computed). Then one fused optimizer
 pass over θ (``_update``: gd, momentum or Adam, L2 added there, biases excluded by offset).
@@ -32,7 +32,7 @@ from libc.stdint cimport int32_t, int64_t, uint32_t
 from libc.string cimport memcpy, memset
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
-from fastnn._blas cimport gemm, layout
+from fastnn._blas cimport array_operand, gemm
 from fastnn._rows cimport (
     FNN_ACT_LINEAR,
     FNN_DECAY_CALLABLE,
@@ -439,12 +439,7 @@ cdef object _run(floating* theta, Net* net, Spec* spec, Data* d, Buffers* buf, O
                     total = _output(net, Y, m, want_cost)
                     if want_cost:
                         cost = (total + _l2_term(spec, theta, buf.n_w)) / m
-                        if _diverged(spec, out, cost, E):
-                            break
-                        _keep(buf, &buf.snap, theta, out, True)
-                        out.final_cost = cost
-                        if record and not _push(&out.costs, &out.n_costs, &out.cap_costs, cost):
-                            out.out_of_memory = True
+                        if not _passes(spec, buf, out, theta, cost, E, record):
                             break
                     if spec.early_stopping and record:
                         if not _early_stopping(spec, buf, out, theta,
@@ -495,12 +490,7 @@ cdef object _run(floating* theta, Net* net, Spec* spec, Data* d, Buffers* buf, O
                     out.epoch = E + 1
                     if want_cost:
                         cost = total / m
-                        if _diverged(spec, out, cost, E):
-                            break
-                        _keep(buf, &buf.snap, theta, out, True)
-                        out.final_cost = cost
-                        if record and not _push(&out.costs, &out.n_costs, &out.cap_costs, cost):
-                            out.out_of_memory = True
+                        if not _passes(spec, buf, out, theta, cost, E, record):
                             break
                     if spec.early_stopping:
                         if not _early_stopping(spec, buf, out, theta,
@@ -536,16 +526,24 @@ cdef object _run(floating* theta, Net* net, Spec* spec, Data* d, Buffers* buf, O
     return pending
 
 
-cdef bint _diverged(Spec* spec, Outcome* out, double cost, long long epoch) noexcept nogil:
-    """The divergence rule: a cost that is not finite, or above divergence_factor times the
-    first cost of the run (when that is > 0)."""
+cdef bint _passes(Spec* spec, Buffers* buf, Outcome* out, floating* theta, double cost,
+                  long long epoch, bint record) noexcept nogil:
+    """A computed cost against the divergence rule (not finite, or above divergence_factor
+    times the reference cost out.first_cost when that is > 0): False when it fails (the run
+    stops and restores buf.snap) or when recording it runs out of memory. A cost that passes
+    makes the live state the snapshot, and is recorded when due."""
     if out.first_cost != out.first_cost:
         out.first_cost = cost
-    if isfinite(cost) and not (out.first_cost > 0
-                               and cost > spec.divergence_factor * out.first_cost):
+    if not isfinite(cost) or (out.first_cost > 0
+                              and cost > spec.divergence_factor * out.first_cost):
+        out.diverged_at = epoch
+        out.diverged_cost = cost
         return False
-    out.diverged_at = epoch
-    out.diverged_cost = cost
+    _keep(buf, &buf.snap, theta, out, True)
+    out.final_cost = cost
+    if record and not _push(&out.costs, &out.n_costs, &out.cap_costs, cost):
+        out.out_of_memory = True
+        return False
     return True
 
 
@@ -639,14 +637,6 @@ cdef void _fill_saved(Saved* saved, object arrays, Py_ssize_t start, object S):
     saved.s = _ptr(arrays[2]) if len(arrays) > 2 else NULL
     saved.S = _ptr(S)
     saved.start = start
-
-
-cdef int _operand_of(object a, int* ld) except -2:
-    cdef int order = layout(a.shape[0], a.shape[1], a.strides[0] // a.itemsize,
-                            a.strides[1] // a.itemsize, ld)
-    if order < 0:
-        raise ValueError("internal: operand not readable by BLAS; the caller must copy it")
-    return order
 
 
 def train(spec, X, Y, state, callback=None, validation=None):
@@ -781,13 +771,13 @@ def train(spec, X, Y, state, callback=None, validation=None):
         s.refresh_every = 250 if (gram and dtype == np.float32) else 0
 
         d.X = _ptr(X)
-        d.x_rowmajor = _operand_of(X, &ld)
+        d.x_rowmajor = array_operand(X, &ld)
         d.ldx = ld
         d.m = m
         d.Y = _ptr(Y)
         if Xv is not None:
             d.Xv = _ptr(Xv)
-            d.xv_rowmajor = _operand_of(Xv, &ld)
+            d.xv_rowmajor = array_operand(Xv, &ld)
             d.ldxv = ld
             d.m_val = Xv.shape[1]
             d.Yv = _ptr(Yv)

@@ -148,15 +148,19 @@ def train(spec, X, Y, state, callback=None, validation=None):
         for live, value in zip(state.opt_state, opt_state, strict=True):
             live[...] = value
 
+    def update(m):
+        """The optimizer's step from grad, with L2's (λ/m)·W added to the weights' part."""
+        if lambd:
+            grad[: state.n_w] += lambd / m * state.theta[: state.n_w]
+        state.t += 1
+        opt.step(state.theta, grad, state.opt_state, lr, state.t, hp)
+
     def step(Xb, Yb, want_cost):
         """One batch: Σ loss (+ (λ/2)ΣW² when want_cost) at the current θ, then the update."""
         total = _loss_and_gradient(spec, Ws, bs, Xb, Yb, grad_W, grad_b)
         if want_cost and lambd:
             total += _l2_term(lambd, state)
-        if lambd:
-            grad[: state.n_w] += lambd / Xb.shape[1] * state.theta[: state.n_w]
-        state.t += 1
-        opt.step(state.theta, grad, state.opt_state, lr, state.t, hp)
+        update(Xb.shape[1])
         return total
 
     def passes(cost, epoch, record):
@@ -208,10 +212,7 @@ def train(spec, X, Y, state, callback=None, validation=None):
                 if validation is not None and record:
                     stop = validate()
                 if not stop:
-                    if lambd:
-                        grad[: state.n_w] += lambd / m * state.theta[: state.n_w]
-                    state.t += 1
-                    opt.step(state.theta, grad, state.opt_state, lr, state.t, hp)
+                    update(m)
                     state.epoch = E + 1
             else:
                 epoch_start = keep()
