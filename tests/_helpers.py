@@ -246,8 +246,35 @@ def state_of(Ws, bs, optimizer="gd"):
     return TrainState.from_arrays(Ws, bs, optimizer)
 
 
+#: (output, n_L): every output layer, and the multi-unit ones (multi-label, multi-output, classes)
+OUTPUT_CASES = [
+    ("sigmoid", 1), ("linear", 1), ("relu", 1), ("softmax", 2), ("softmax", 5),
+    ("sigmoid", 3), ("linear", 2),
+]  # fmt: skip
+OUTPUT_IDS = [f"{o}{n}" for o, n in OUTPUT_CASES]
+
+
 def labels(rng, shape, dtype, output="sigmoid"):
-    """0/1 labels for a sigmoid output, real targets for a linear one."""
+    """0/1 labels for a sigmoid output, one-hot columns for a softmax, real targets for a linear
+    one, non-negative ones for a ReLU output."""
     if output == "sigmoid":
         return (rng.random(shape) > 0.5).astype(dtype)
+    if output == "softmax":
+        return np.eye(shape[0], dtype=dtype)[:, rng.integers(0, shape[0], shape[1])].copy()
+    if output == "relu":
+        return np.abs(rng.standard_normal(shape)).astype(dtype)
     return rng.standard_normal(shape).astype(dtype)
+
+
+def numeric_gradient(cost, parameters, eps):
+    """Central differences (cost(θ + ε) − cost(θ − ε)) / 2ε of every parameter entry."""
+    grads = {}
+    for key, value in parameters.items():
+        grads[key] = np.zeros_like(value)
+        for idx in np.ndindex(value.shape):
+            plus, minus = dict(parameters), dict(parameters)
+            plus[key], minus[key] = value.copy(), value.copy()
+            plus[key][idx] += eps
+            minus[key][idx] -= eps
+            grads[key][idx] = (cost(plus) - cost(minus)) / (2 * eps)
+    return grads

@@ -457,7 +457,7 @@ def test_malformed_data_is_a_one_line_error(capsys, bad_files, name, extra, mess
         (["--seed", "-1"], "argument --seed"),
         (["--activation", "swish"], "unknown activation 'swish'"),
         (["--activation", "relu,tanh"], "2 activations for 1 hidden layers"),
-        (["--output", "softmax"], "argument --output"),
+        (["--output", "tanh"], "argument --output"),
         (["--dtype", "float16"], "argument --dtype"),
         (["--init", "zeros"], "init='zeros' only works without hidden layers"),
         (["--label", "y"], "--label only applies to .csv files"),

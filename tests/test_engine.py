@@ -14,7 +14,21 @@ import dataclasses
 
 import numpy as np
 import pytest
-from _helpers import ACTS, DTYPES, LAYOUTS, close, draw, labels, layout, net, spec, state_of
+from _helpers import (
+    ACTS,
+    DTYPES,
+    LAYOUTS,
+    OUTPUT_CASES,
+    OUTPUT_IDS,
+    close,
+    draw,
+    labels,
+    layout,
+    net,
+    numeric_gradient,
+    spec,
+    state_of,
+)  # fmt: skip
 
 from fastnn import Model, _blas, _engine, reference
 
@@ -51,12 +65,13 @@ def assert_same_run(got, want, mine, theirs, dtype, k=1):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("activation", ACTS)
-@pytest.mark.parametrize("output", ["sigmoid", "linear"])
+@pytest.mark.parametrize("output,n_out", OUTPUT_CASES, ids=OUTPUT_IDS)
 @pytest.mark.parametrize("dims", [[3, 1], [4, 5, 1], [6, 5, 4, 1], [1, 1, 1]])
-def test_train_matches_reference(dtype, activation, output, dims, rng, gemm_path):
+def test_train_matches_reference(dtype, activation, output, n_out, dims, rng, gemm_path):
     m = 7
+    dims = [*dims[:-1], n_out]
     X = draw(rng, (dims[0], m), dtype)
-    Y = labels(rng, (1, m), dtype, output)
+    Y = labels(rng, (n_out, m), dtype, output)
     Ws, bs = net(rng, dims, dtype)
     s = spec([activation] * (len(dims) - 2), output, 0.05, 30, slope=0.1, cost_every=7)
     got, want, mine, theirs = run_both(s, X, Y, Ws, bs)
@@ -150,11 +165,11 @@ def test_each_epoch_draws_numpys_legacy_permutation(m, seed):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 @pytest.mark.parametrize("activation", ["relu", "tanh", "leaky_relu"])
-@pytest.mark.parametrize("output", ["sigmoid", "linear"])
-def test_minibatch_optimizers_match_reference(dtype, optimizer, activation, output, rng):
-    dims, m = [4, 6, 3, 1], 37
+@pytest.mark.parametrize("output,n_out", OUTPUT_CASES, ids=OUTPUT_IDS)
+def test_minibatch_optimizers_match_reference(dtype, optimizer, activation, output, n_out, rng):
+    dims, m = [4, 6, 3, n_out], 37
     X = draw(rng, (dims[0], m), dtype)
-    Y = labels(rng, (1, m), dtype, output)
+    Y = labels(rng, (n_out, m), dtype, output)
     Ws, bs = net(rng, dims, dtype)
     s = spec([activation] * 2, output, 0.01, 12, mini_batch_size=8, cost_every=3,
              optimizer=optimizer, seed=10, beta=0.8, beta1=0.85, beta2=0.99)  # fmt: skip
@@ -380,16 +395,19 @@ def test_a_state_of_another_optimizer_is_refused(rng):
 
 def _wide_problem(rng, dims, m, dtype, output="sigmoid"):
     X = rng.random((dims[0], m)).astype(dtype)  # non-negative, like pixels: XᵀX is far from I
-    Y = labels(rng, (1, m), dtype, output)
+    Y = labels(rng, (dims[-1], m), dtype, output)
     Ws, bs = net(rng, dims, dtype)
+    if output == "relu":
+        bs[-1][...] = 1  # a live ReLU output unit: one that starts at z ≤ 0 everywhere never moves
     return X, Y, Ws, bs
 
 
 @pytest.mark.parametrize("dims", [[300, 1], [300, 6, 1], [300, 8, 5, 3, 1]])
 @pytest.mark.parametrize("activation", ACTS)
-@pytest.mark.parametrize("output", ["sigmoid", "linear"])
+@pytest.mark.parametrize("output,n_out", OUTPUT_CASES, ids=OUTPUT_IDS)
 @pytest.mark.parametrize("x_layout", ["C", "F"])
-def test_gram_path_equals_direct_path_in_float64(dims, activation, output, x_layout, rng):
+def test_gram_path_equals_direct_path_in_float64(dims, activation, output, n_out, x_layout, rng):
+    dims = [*dims[:-1], n_out]
     X, Y, Ws, bs = _wide_problem(rng, dims, 40, np.float64, output)
     X = layout(X, x_layout)
     acts = [activation] * (len(dims) - 2)
@@ -494,17 +512,13 @@ def _model_gradient(params, hidden, output, X, Y, dtype, path="direct", lambd=0.
 
 
 @pytest.mark.parametrize("lambd", [0.0, 0.7])
-@pytest.mark.parametrize("output", ["sigmoid", "linear"])
+@pytest.mark.parametrize("output,n_out", OUTPUT_CASES, ids=OUTPUT_IDS)
 @pytest.mark.parametrize("hidden", ACTS)
-def test_model_gradients_match_finite_differences_in_both_dtypes(hidden, output, lambd):
-    rng = np.random.default_rng(ACTS.index(hidden) + 10 * (output == "linear"))
-    dims, m = [3, 4, 2, 1], 7
+def test_model_gradients_match_finite_differences_in_both_dtypes(hidden, output, n_out, lambd):
+    rng = np.random.default_rng(ACTS.index(hidden) + 10 * OUTPUT_CASES.index((output, n_out)))
+    dims, m = [3, 4, 2, n_out], 7
     X = rng.standard_normal((dims[0], m))
-    Y = (
-        (rng.random((1, m)) > 0.5).astype(float)
-        if output == "sigmoid"
-        else rng.standard_normal((1, m))
-    )
+    Y = labels(rng, (n_out, m), np.float64, output)
     params = {}
     for l in range(1, len(dims)):
         params[f"W{l}"] = rng.standard_normal((dims[l], dims[l - 1])) / np.sqrt(dims[l - 1])
@@ -512,19 +526,7 @@ def test_model_gradients_match_finite_differences_in_both_dtypes(hidden, output,
     # the float32 model's parameters, exactly representable, so both dtypes see the same point
     params = {k: v.astype(np.float32).astype(np.float64) for k, v in params.items()}
     X = X.astype(np.float32).astype(np.float64)
-    eps = 1e-6
-    numeric = {}
-    for key, value in params.items():
-        numeric[key] = np.zeros_like(value)
-        for idx in np.ndindex(value.shape):
-            plus, minus = dict(params), dict(params)
-            plus[key], minus[key] = value.copy(), value.copy()
-            plus[key][idx] += eps
-            minus[key][idx] -= eps
-            numeric[key][idx] = (
-                _model_cost(plus, hidden, output, X, Y, lambd)
-                - _model_cost(minus, hidden, output, X, Y, lambd)
-            ) / (2 * eps)
+    numeric = numeric_gradient(lambda p: _model_cost(p, hidden, output, X, Y, lambd), params, 1e-6)
     for dtype, rtol, atol in [(np.float64, 1e-6, 1e-8), (np.float32, 2e-3, 2e-5)]:
         p = {k: v.astype(dtype) for k, v in params.items()}
         grads = _model_gradient(

@@ -21,6 +21,7 @@ from _helpers import (
     X5,
     Y5,
     assert_same_layout,
+    numeric_gradient,
     relayout,
     with_,
 )
@@ -121,27 +122,12 @@ def test_backprop_matches_finite_differences(hidden, rng):
 
     AL, caches = F.L_model_forward(X, p, hidden_activation=hidden)
     grads = F.L_model_backward(AL, Y, caches, hidden_activation=hidden)
-    eps = 1e-6
-    for key, value in p.items():
-        numeric = np.zeros_like(value)
-        for idx in np.ndindex(value.shape):
-            plus, minus = dict(p), dict(p)
-            plus[key], minus[key] = value.copy(), value.copy()
-            plus[key][idx] += eps
-            minus[key][idx] -= eps
-            numeric[idx] = (cost(plus) - cost(minus)) / (2 * eps)
+    for key, numeric in numeric_gradient(cost, p, 1e-6).items():
         np.testing.assert_allclose(grads["d" + key], numeric, rtol=1e-5, atol=1e-8, err_msg=key)
     # dA0 = ∂J/∂X times m (the course's dA are per-example gradients of the summed loss)
-    numeric_dX = np.zeros_like(X)
-    for idx in np.ndindex(X.shape):
-        Xp, Xm = X.copy(), X.copy()
-        Xp[idx] += eps
-        Xm[idx] -= eps
-        AL_p, _ = F.L_model_forward(Xp, p, hidden_activation=hidden)
-        AL_m, _ = F.L_model_forward(Xm, p, hidden_activation=hidden)
-        numeric_dX[idx] = (float(F.compute_cost(AL_p, Y)) - float(F.compute_cost(AL_m, Y))) / (
-            2 * eps
-        )
+    numeric_dX = numeric_gradient(
+        lambda d: float(F.compute_cost(F.L_model_forward(d["X"], p, hidden)[0], Y)), {"X": X}, 1e-6
+    )["X"]
     np.testing.assert_allclose(grads["dA0"] / X.shape[1], numeric_dX, rtol=1e-5, atol=1e-8)
 
 
@@ -414,3 +400,109 @@ def test_cat_two_layer_model_reproduces_the_course(cat_data):
     assert (
         round(float(costs[0]), 6) == 0.693050
     )  # the course's "Cost after iteration 0: 0.6930497356599888"
+
+
+# --- softmax and the other outputs: against a numpy transcription of the formulas -----------
+
+
+def _numpy_softmax_net(X, Y, parameters, hidden):
+    """The course's forward and backward written out in numpy for a softmax output: Z_L, A_L =
+    exp(Z_L − max)/Σ, J = −(1/m) Σ y·log a, dZ_L = A_L − Y, then the course's backward."""
+    act = {"relu": lambda Z: np.maximum(0, Z), "tanh": np.tanh}[hidden]
+    dact = {"relu": lambda Z: (Z > 0).astype(float), "tanh": lambda Z: 1 - np.tanh(Z) ** 2}[hidden]
+    L, m = len(parameters) // 2, X.shape[1]
+    As, Zs = [X], []
+    for l in range(1, L + 1):
+        Z = parameters[f"W{l}"] @ As[-1] + parameters[f"b{l}"]
+        Zs.append(Z)
+        if l < L:
+            As.append(act(Z))
+        else:
+            E = np.exp(Z - Z.max(axis=0))
+            As.append(E / E.sum(axis=0))
+    AL = As[-1]
+    J = -np.sum(Y * np.log(AL)) / m
+    grads, dZ = {}, AL - Y
+    for l in range(L, 0, -1):
+        grads[f"dW{l}"] = dZ @ As[l - 1].T / m
+        grads[f"db{l}"] = dZ.sum(axis=1, keepdims=True) / m
+        dA = parameters[f"W{l}"].T @ dZ
+        grads[f"dA{l - 1}"] = dA
+        if l > 1:
+            dZ = dA * dact(Zs[l - 2])
+    return AL, J, grads
+
+
+@pytest.mark.parametrize("hidden", ["relu", "tanh"])
+@pytest.mark.parametrize("C", [2, 3, 10])
+@pytest.mark.parametrize("labels_form", ["one-hot", "labels"])
+def test_softmax_forward_cost_and_backward_match_numpy(hidden, C, labels_form, rng):
+    X, _, parameters = small_problem(rng, dims=(5, 4, 3, C), m=7)
+    y = rng.integers(0, C, 7)
+    Y = F.convert_to_one_hot(y, C)
+    np.testing.assert_array_equal(Y, np.eye(C)[y.reshape(-1)].T)  # the course's one-liner
+    AL_want, J_want, grads_want = _numpy_softmax_net(X, Y, parameters, hidden)
+    AL, caches = F.L_model_forward(X, parameters, hidden, output="softmax")
+    np.testing.assert_allclose(AL, AL_want, rtol=1e-12)
+    (A_prev, W, b), ZL = caches[-1]  # the course's cache layout
+    assert len(caches) == 3 and W is parameters["W3"] or np.array_equal(W, parameters["W3"])
+    np.testing.assert_allclose(ZL, W @ A_prev + b, rtol=1e-12)
+    y_given = Y if labels_form == "one-hot" else y.reshape(1, -1)
+    np.testing.assert_allclose(F.compute_cost(AL, y_given, output="softmax"), J_want, rtol=1e-12)
+    grads = F.L_model_backward(AL, y_given, caches, hidden, output="softmax")
+    assert set(grads) == set(grads_want)
+    for key in grads_want:
+        np.testing.assert_allclose(grads[key], grads_want[key], rtol=1e-10, atol=1e-14, err_msg=key)
+
+
+def test_softmax_backward_matches_finite_differences_of_the_cost(rng):
+    X, _, parameters = small_problem(rng, dims=(4, 3, 3), m=5)
+    y = rng.integers(0, 3, 5)
+
+    def cost(p):
+        AL, _ = F.L_model_forward(X, p, "tanh", output="softmax")
+        return float(F.compute_cost(AL, y, output="softmax"))
+
+    AL, caches = F.L_model_forward(X, parameters, "tanh", output="softmax")
+    grads = F.L_model_backward(AL, y, caches, "tanh", output="softmax")
+    for key, numeric in numeric_gradient(cost, parameters, 1e-7).items():
+        # the course's gradient check: ‖g − g̃‖ / (‖g‖ + ‖g̃‖)
+        g = grads["d" + key]
+        assert np.linalg.norm(g - numeric) / (np.linalg.norm(g) + np.linalg.norm(numeric)) < 1e-7
+
+
+@pytest.mark.parametrize("output", ["linear", "relu"])
+def test_regression_outputs_forward_and_backward_match_numpy(output, rng):
+    X, _, parameters = small_problem(rng, dims=(4, 3, 2), m=6)
+    parameters["b2"] = parameters["b2"] + 0.3
+    Y = np.abs(rng.standard_normal((2, 6)))
+    AL, caches = F.L_model_forward(X, parameters, "relu", output=output)
+    A1 = np.maximum(0, parameters["W1"] @ X + parameters["b1"])
+    Z2 = parameters["W2"] @ A1 + parameters["b2"]
+    A2 = Z2 if output == "linear" else np.maximum(0, Z2)
+    np.testing.assert_allclose(AL, A2, rtol=1e-12)
+    dZ2 = (A2 - Y) * (1 if output == "linear" else (Z2 > 0))
+    grads = F.L_model_backward(AL, Y, caches, "relu", output=output)
+    np.testing.assert_allclose(grads["dW2"], dZ2 @ A1.T / 6, rtol=1e-12)
+    np.testing.assert_allclose(grads["db2"], dZ2.sum(1, keepdims=True) / 6, rtol=1e-12)
+
+
+def test_softmax_helper_and_one_hot_refuse_bad_input():
+    A, cache = F.softmax(np.array([[1e4, 0.0], [-1e4, 0.0]]))
+    np.testing.assert_array_equal(A, [[1.0, 0.5], [0.0, 0.5]])
+    assert cache.shape == (2, 2)
+    with pytest.raises(ValueError, match="Z contains NaN or infinity"):
+        F.softmax(np.array([[np.nan], [1.0]]))
+    with pytest.raises(ValueError, match=r"class labels 0..2 .*found \[3\]"):
+        F.convert_to_one_hot(np.array([0, 3]), 3)
+    with pytest.raises(ValueError, match=r"integer class labels; found \[0.5\]"):
+        F.convert_to_one_hot(np.array([0.5]), 3)
+    with pytest.raises(ValueError, match=r"shape \(m,\) or \(1, m\)"):
+        F.convert_to_one_hot(np.zeros((2, 2), dtype=int), 3)
+    with pytest.raises(ValueError, match="needs one output unit per class"):
+        F.L_model_forward(np.zeros((2, 3)), {"W1": np.zeros((1, 2)), "b1": np.zeros((1, 1))},
+                          output="softmax")  # fmt: skip
+    with pytest.raises(ValueError, match=r"one-hot \(or probability\) columns"):
+        F.compute_cost(np.full((3, 2), 1 / 3), np.ones((3, 2)), output="softmax")
+    with pytest.raises(ValueError, match="compute_cost takes output='sigmoid' or 'softmax'"):
+        F.compute_cost(np.full((1, 2), 0.5), np.ones((1, 2)), output="linear")

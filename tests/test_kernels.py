@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _helpers import ACTS, DTYPES, GEMM_LIMITS, LAYOUTS, RTOL, close, draw, layout, net
+from _helpers import ACTS, DTYPES, GEMM_LIMITS, LAYOUTS, RTOL, close, draw, labels, layout, net
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fastnn import _blas, _kernels, reference
+from fastnn._registry import OUTPUTS
 
 SHAPES = [(3, 4, 5), (1, 4, 5), (3, 1, 5), (3, 4, 1), (1, 1, 1), (7, 3000, 9)]  # (n, k, m)
 
@@ -64,15 +65,15 @@ def test_dense_forward_layouts_give_identical_results(dtype, w_layout, a_layout,
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("activation", ACTS)
-@pytest.mark.parametrize("output", ["sigmoid", "linear"])
-@pytest.mark.parametrize("dims", [[1, 1], [3, 1], [4, 5, 1], [6, 5, 4, 2], [300, 7, 1]])
-@pytest.mark.parametrize("m", [1, 9, 64])
+@pytest.mark.parametrize("output", list(OUTPUTS))
+@pytest.mark.parametrize("dims", [[1, 1], [3, 1], [4, 5, 1], [6, 5, 4, 2], [300, 7, 1], [5, 4, 10]])
+@pytest.mark.parametrize("m", [1, 9, 64, 300])
 def test_forward_matches_reference(dtype, activation, output, dims, m, rng, gemm_path):
     X = draw(rng, (dims[0], m), dtype)
     Ws, bs = net(rng, dims, dtype)
-    acts = [activation] * (len(dims) - 2) + [output]
-    AL, finite = _kernels.forward(X, Ws, bs, acts, 0.1)
-    AL_ref, finite_ref = reference.forward(X, Ws, bs, acts, 0.1)
+    acts = [activation] * (len(dims) - 2)
+    AL, finite = _kernels.forward(X, Ws, bs, acts, output, 0.1)
+    AL_ref, finite_ref = reference.forward(X, Ws, bs, acts, output, 0.1)
     assert AL.dtype == dtype and AL.shape == (dims[-1], m) and AL.flags.c_contiguous
     assert finite is finite_ref is True
     close(AL, AL_ref, dtype, max(dims))
@@ -84,11 +85,11 @@ def test_forward_matches_reference(dtype, activation, output, dims, m, rng, gemm
 def test_forward_reads_X_and_W_in_any_blas_layout(dtype, w_layout, x_layout, rng, gemm_path):
     X = draw(rng, (6, 5), dtype)
     Ws, bs = net(rng, [6, 4, 3, 1], dtype)
-    acts = ["tanh", "relu", "sigmoid"]
-    want, _ = reference.forward(X, Ws, bs, acts)
+    acts = ["tanh", "relu"]
+    want, _ = reference.forward(X, Ws, bs, acts, "sigmoid")
     got, _ = _kernels.forward(
         layout(X, x_layout), [layout(W, w_layout) for W in Ws], [layout(b, w_layout) for b in bs],
-        acts,
+        acts, "sigmoid",
     )  # fmt: skip
     close(got, want, dtype)
 
@@ -104,9 +105,8 @@ def test_forward_flags_a_non_finite_Z1_even_when_tanh_saturates_it(dtype, bad, r
         X[1, 2] = float(bad)
     Ws, bs = net(rng, [3, 4, 1], dtype)
     Ws[0][:] = np.abs(Ws[0]) + 1  # positive weights: the inf cannot cancel to NaN in W1·X
-    acts = ["tanh", "sigmoid"]
-    AL, finite = _kernels.forward(X, Ws, bs, acts)
-    AL_ref, finite_ref = reference.forward(X, Ws, bs, acts)
+    AL, finite = _kernels.forward(X, Ws, bs, ["tanh"], "sigmoid")
+    AL_ref, finite_ref = reference.forward(X, Ws, bs, ["tanh"], "sigmoid")
     assert finite is finite_ref is False
     if bad != "nan":
         assert np.isfinite(AL).all()  # tanh(±inf) = ±1: only the flag tells
@@ -117,11 +117,13 @@ def test_forward_refuses_mismatched_layers(rng):
     X = draw(rng, (3, 5), np.float64)
     Ws, bs = net(rng, [3, 4, 1], np.float64)
     with pytest.raises(ValueError, match="layer 2 has W \\(1, 3\\)"):
-        _kernels.forward(X, [Ws[0], Ws[1][:, :3].copy()], bs, ["relu", "sigmoid"])
+        _kernels.forward(X, [Ws[0], Ws[1][:, :3].copy()], bs, ["relu"], "sigmoid")
     with pytest.raises(ValueError, match="layer 1 has W .* b \\(3, 1\\)"):
-        _kernels.forward(X, Ws, [bs[0][:3].copy(), bs[1]], ["relu", "sigmoid"])
-    with pytest.raises(ValueError, match="one b and one activation per W"):
-        _kernels.forward(X, Ws, bs, ["relu"])
+        _kernels.forward(X, Ws, [bs[0][:3].copy(), bs[1]], ["relu"], "sigmoid")
+    with pytest.raises(ValueError, match="one activation per hidden layer"):
+        _kernels.forward(X, Ws, bs, ["relu", "relu"], "sigmoid")
+    with pytest.raises(ValueError, match="output must be one of"):
+        _kernels.forward(X, Ws, bs, ["relu"], "tanh")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -190,21 +192,90 @@ def test_dense_kernels_refuse_mismatched_shapes(rng):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("output", ["sigmoid", "linear"])
-@pytest.mark.parametrize("n,m", [(1, 1), (1, 7), (3, 5)])
+@pytest.mark.parametrize("output", list(OUTPUTS))
+@pytest.mark.parametrize("n,m", [(1, 1), (1, 7), (3, 5), (2, 1), (10, 257), (100, 600)])
 def test_output_loss_matches_reference(dtype, output, n, m, rng):
     Z = draw(rng, (n, m), dtype, 3)
-    Y = (
-        (rng.random((n, m)) > 0.5).astype(dtype)
-        if output == "sigmoid"
-        else draw(rng, (n, m), dtype)
-    )
+    Y = labels(rng, (n, m), dtype, output)
     J, A, dZ = _kernels.output_loss(Z, Y, output)
     J_ref, A_ref, dZ_ref = reference.output_loss(Z, Y, output)
     close(J, J_ref, dtype)
     close(A, A_ref, dtype)
     close(dZ, dZ_ref, dtype)
-    close(dZ, A - Y, dtype)
+    close(dZ, (A - Y) * (Z > 0) if output == "relu" else A - Y, dtype)
+    if output == "softmax":
+        close(A.sum(axis=0), np.ones(m), dtype)
+
+
+def _softmax_cost_scipy(z, y):
+    """Σ_c y_c·(lse(z) − z_c) for one column, lse by scipy.special.logsumexp in float64."""
+    from scipy.special import logsumexp
+
+    z = z.astype(np.float64)
+    return float(np.sum(y * (logsumexp(z) - z)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softmax_cross_entropy_is_finite_and_accurate_for_huge_logits(dtype):
+    """|z| up to 1e4, where exp(z) overflows even float64: the column maximum comes out first."""
+    Z = np.array(
+        [[1e4, -1e4, 0.0, 50.0, 1e4, -3.0], [-1e4, 1e4, 1e-3, -50.0, 1e4 - 1, -3.0],
+         [0.0, 0.0, -1e-3, 0.0, -1e4, -3.0]],
+        dtype=dtype,
+    )  # fmt: skip
+    Y = np.eye(3, dtype=dtype)[:, [1, 1, 0, 2, 1, 0]].copy()
+    with np.errstate(all="raise"):
+        J, A, dZ = _kernels.output_loss(Z, Y, "softmax")
+    want = np.mean([_softmax_cost_scipy(Z[:, j], Y[:, j]) for j in range(Z.shape[1])])
+    assert np.isfinite(J) and np.isfinite(A).all() and np.isfinite(dZ).all()
+    np.testing.assert_allclose(J, want, rtol=1e-6 if dtype == np.float32 else 1e-13)
+    np.testing.assert_allclose(A.sum(axis=0), 1, rtol=RTOL[dtype])
+    assert A[0, 0] == 1 and A[1, 0] == 0  # a whole 2e4 apart
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("output", list(OUTPUTS))
+def test_output_loss_gradient_matches_central_differences(dtype, output, rng):
+    """dZ = ∂(Σ loss)/∂Z, checked by ε = 1e-6 central differences in float64 (the float32
+    kernel's dZ against the float64 differences at float32's tolerance)."""
+    n, m = (4, 3) if output != "sigmoid" else (1, 5)
+    Z = draw(rng, (n, m), np.float64, 2)
+    Z[np.abs(Z) < 1e-3] = 0.5  # no ReLU kink within ε
+    Y = labels(rng, (n, m), np.float64, output)
+    _, _, dZ = _kernels.output_loss(Z.astype(dtype), Y.astype(dtype), output)
+    eps, numeric = 1e-6, np.empty_like(Z)
+    for i in range(n):
+        for j in range(m):
+            Zp, Zm = Z.copy(), Z.copy()
+            Zp[i, j] += eps
+            Zm[i, j] -= eps
+            Jp = _kernels.output_loss(Zp, Y, output)[0] * m
+            Jm = _kernels.output_loss(Zm, Y, output)[0] * m
+            numeric[i, j] = (Jp - Jm) / (2 * eps)
+    np.testing.assert_allclose(
+        dZ, numeric, rtol=RTOL[dtype] * 10, atol=1e-7 if dtype == np.float64 else 1e-5
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    C=st.sampled_from([2, 3, 10, 100]),
+    m=st.integers(1, 300),
+    scale=st.sampled_from([1e-3, 1.0, 30.0, 1e3]),
+    dtype=st.sampled_from(DTYPES),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_softmax_output_matches_reference_hypothesis(C, m, scale, dtype, seed):
+    rng = np.random.default_rng(seed)
+    Z = (rng.standard_normal((C, m)) * scale).astype(dtype)
+    Y = labels(rng, (C, m), dtype, "softmax")
+    J, A, dZ = _kernels.output_loss(Z, Y, "softmax")
+    J_ref, A_ref, dZ_ref = reference.output_loss(
+        Z.astype(np.float64), Y.astype(np.float64), "softmax"
+    )
+    np.testing.assert_allclose(J, J_ref, rtol=RTOL[dtype] * 10, atol=RTOL[dtype])
+    np.testing.assert_allclose(A, A_ref, rtol=RTOL[dtype] * 10, atol=RTOL[dtype])
+    np.testing.assert_allclose(dZ, dZ_ref, rtol=RTOL[dtype] * 10, atol=RTOL[dtype])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

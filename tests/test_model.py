@@ -213,6 +213,8 @@ def test_fit_arguments_are_validated(rng):
     with pytest.raises(ValueError, match="hidden_activation needs one name per hidden layer"):
         Model([2, 3, 3, 1], hidden_activation=["relu"])
     with pytest.raises(ValueError, match="output must be one of"):
+        Model([2, 1], output="tanh")
+    with pytest.raises(ValueError, match="output='softmax' needs one output unit per class"):
         Model([2, 1], output="softmax")
     with pytest.raises(ValueError, match=r"leaky_slope must be in \[0, 1\)"):
         Model([2, 3, 1], leaky_slope=1.5)

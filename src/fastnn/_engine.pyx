@@ -43,8 +43,7 @@ from fastnn._rows cimport (
     bias_activation,
     gather,
     optimizer_step,
-    output_delta,
-    output_loss,
+    output_layer,
     row_sum,
     sum_sq,
 )
@@ -189,11 +188,7 @@ cdef double _output(Net* net, const floating* Y, int m, bint want_cost) noexcept
     """In place D[L-1]: Z_L → dZ_L = g(Z_L) − Y; returns Σ loss (0 unless want_cost).
     Y (n_L, m), C order."""
     cdef floating* Z = <floating*>net.D[net.L - 1]
-    cdef Py_ssize_t count = <Py_ssize_t>net.dims[net.L] * m
-    if want_cost:
-        return output_loss(Z, Y, <floating*>NULL, Z, count, net.output)
-    output_delta(Z, Y, count, net.output)
-    return 0
+    return output_layer(Z, Y, m, <floating*>NULL, Z, net.dims[net.L], m, net.output, want_cost)
 
 
 cdef void _backward(Net* net, Buffers* buf, const floating* X, int ldx, bint x_rowmajor, int m,
@@ -294,7 +289,7 @@ cdef double _validation_cost(Net* net, Data* d, Buffers* buf,
     vcols columns through two ping-pong buffers (buf.vouts: VA, VB, VA, ...)."""
     cdef const floating* Yv = <const floating*>d.Yv
     cdef floating** outs = <floating**>buf.vouts
-    cdef int cnt, j0, i, n_L = net.dims[net.L]
+    cdef int cnt, j0
     cdef double total = 0
     cdef const floating* x
     cdef floating* Z
@@ -304,9 +299,8 @@ cdef double _validation_cost(Net* net, Data* d, Buffers* buf,
         x = Xv + (j0 if d.xv_rowmajor else <Py_ssize_t>j0 * d.ldxv)
         _forward(net, x, d.ldxv, d.xv_rowmajor, cnt, outs, 0)
         Z = outs[net.L - 1]
-        for i in range(n_L):
-            total += output_loss(Z + i * cnt, Yv + <Py_ssize_t>i * d.m_val + j0,
-                                 <floating*>NULL, Z + i * cnt, cnt, net.output)
+        total += output_layer(Z, Yv + j0, d.m_val, <floating*>NULL, Z, net.dims[net.L], cnt,
+                              net.output, True)
         j0 += cnt
     return total / d.m_val
 

@@ -30,7 +30,9 @@ from fastnn._rows cimport (
     FNN_OPT_GD,
     FNN_OPT_MOMENTUM,
     FNN_OUT_LINEAR,
+    FNN_OUT_RELU,
     FNN_OUT_SIGMOID,
+    FNN_OUT_SOFTMAX,
     all_finite,
     backward_from_Z,
     bias_activation,
@@ -41,7 +43,7 @@ from fastnn._rows cimport (
     fnn_log1p,
     fnn_tanh,
     fnn_tanhf,
-    output_loss as _output_loss,
+    output_layer,
 )
 
 from fastnn._blas import check_dims as _check_dims
@@ -58,7 +60,12 @@ NATIVE_IDS = {
         "relu": FNN_ACT_RELU,
         "leaky_relu": FNN_ACT_LEAKY_RELU,
     },
-    "output": {"sigmoid": FNN_OUT_SIGMOID, "linear": FNN_OUT_LINEAR},
+    "output": {
+        "sigmoid": FNN_OUT_SIGMOID,
+        "linear": FNN_OUT_LINEAR,
+        "softmax": FNN_OUT_SOFTMAX,
+        "relu": FNN_OUT_RELU,
+    },
     "optimizer": {"gd": FNN_OPT_GD, "momentum": FNN_OPT_MOMENTUM, "adam": FNN_OPT_ADAM},
     "decay": {
         "inverse": FNN_DECAY_INVERSE,
@@ -160,7 +167,7 @@ def dense_forward(A_prev, W, b, activation, slope=0.01, keep_Z=True):
     return A, Z
 
 
-def _forward(const floating[:, :] X, list Ws, list bs, list acts, floating slope):
+def _forward(const floating[:, :] X, list Ws, list bs, list acts, int output, floating slope):
     cdef Py_ssize_t l
     cdef int m = X.shape[1], k = X.shape[0], n, ld, prev_ld, order
     cdef int prev_order = operand(X, &prev_ld)
@@ -186,7 +193,14 @@ def _forward(const floating[:, :] X, list Ws, list bs, list acts, floating slope
         with nogil:
             gemm(False, False, n, m, k, <floating>1, &W[0, 0], ld, order, prev, prev_ld,
                  prev_order, <floating>0, &out[0, 0], m, True)
-            if l == 0:
+            if act < 0:  # the softmax output: Z_L, then softmax over each column in place
+                bias_activation(&out[0, 0], &out[0, 0], &b[0, 0],
+                                b.strides[0] // sizeof(floating), n, m, FNN_ACT_LINEAR, slope)
+                if l == 0:
+                    finite = all_finite(&out[0, 0], <Py_ssize_t>n * m)
+                output_layer(&out[0, 0], <const floating*>NULL, 0, &out[0, 0], <floating*>NULL,
+                             n, m, output, False)
+            elif l == 0:
                 # Z1 checked between the bias and the activation, which could saturate inf
                 bias_activation(&out[0, 0], &out[0, 0], &b[0, 0],
                                 b.strides[0] // sizeof(floating), n, m, FNN_ACT_LINEAR, slope)
@@ -199,19 +213,23 @@ def _forward(const floating[:, :] X, list Ws, list bs, list acts, floating slope
     return A, finite
 
 
-def forward(X, Ws, bs, activations, slope=0.01):
+def forward(X, Ws, bs, activations, output, slope=0.01):
     """A[L] = g_L(W_L·(… g_1(W_1·X + b_1) …) + b_L), all layers in one call: per layer one GEMM
     and one bias+activation pass in place, no Z kept (inference).
 
     X (n_x, m) and every W (n_l, n_{l-1}) in any BLAS-readable layout, b (n_l, 1), one float
-    dtype; ``activations`` has one name per layer, the output's included. Returns (AL, finite):
-    finite tells whether Z1 = W1·X + b1 is all finite, checked before g_1, since a saturating
+    dtype; ``activations`` names the hidden layers' activations, ``output`` the output layer
+    (fastnn._registry.OUTPUTS; softmax is taken over each column). Returns (AL, finite): finite
+    tells whether Z1 = W1·X + b1 is all finite, checked before g_1, since a saturating
     activation (tanh(inf) = 1) would hide an inf in X from every later layer.
     """
-    if len(Ws) < 1 or len(bs) != len(Ws) or len(activations) != len(Ws):
-        raise ValueError("forward: need one b and one activation per W")
+    if len(Ws) < 1 or len(bs) != len(Ws) or len(activations) != len(Ws) - 1:
+        raise ValueError("forward: need one b per W and one activation per hidden layer")
     _check_dims(*X.shape)
-    return _forward(X, list(Ws), list(bs), [_activation_id(a) for a in activations], slope)
+    out = lookup(OUTPUTS, output, "output")
+    acts = [_activation_id(a) for a in activations]
+    acts.append(_activation_id(out.activation) if out.activation is not None else -1)
+    return _forward(X, list(Ws), list(bs), acts, out.id, slope)
 
 
 def _dense_backward(const floating[:, ::1] dA, const floating[:, ::1] Z,
@@ -257,12 +275,12 @@ def dense_backward(dA, Z, A_prev, W, activation, slope=0.01, need_dA_prev=True):
     return dA_prev, dW, db
 
 
-def _output_loss_impl(const floating[:, ::1] Z, const floating[:, ::1] Y, floating[:, ::1] A,
+def _output_loss_impl(floating[:, ::1] Z, const floating[:, ::1] Y, floating[:, ::1] A,
                       floating[:, ::1] dZ, int output):
     cdef double total
     with nogil:
-        total = _output_loss(&Z[0, 0], &Y[0, 0], &A[0, 0], &dZ[0, 0], Z.shape[0] * Z.shape[1],
-                             output)
+        total = output_layer(&Z[0, 0], &Y[0, 0], Z.shape[1], &A[0, 0], &dZ[0, 0], Z.shape[0],
+                             Z.shape[1], output, True)
     return total
 
 
@@ -270,7 +288,9 @@ def output_loss(Z, Y, output):
     """Output layer fused with its loss, from the logits Z (n_L, m) and labels Y (n_L, m).
 
     "sigmoid": A = σ(Z), J = (1/m) Σ [softplus(z) − y·z] (binary cross-entropy from logits);
-    "linear": A = Z, J = (1/2m) Σ (z − y)². Both: dZ = A − Y. Returns (J, A, dZ).
+    "softmax": A = softmax of each column, J = (1/m) Σ_cols Σ_c y_c·(lse(z) − z_c);
+    "linear" / "relu": A = Z / max(Z, 0), J = (1/2m) Σ (a − y)². dZ = A − Y (for "relu"
+    (A − Y)·[Z > 0]). Returns (J, A, dZ).
     """
     if Y.shape != Z.shape:
         raise ValueError(f"output_loss: Y {Y.shape} must have the shape of Z {Z.shape}")
@@ -279,6 +299,20 @@ def output_loss(Z, Y, output):
     dZ = np.empty_like(Z)
     total = _output_loss_impl(Z, Y, A, dZ, lookup(OUTPUTS, output, "output").id)
     return total / Z.shape[1], A, dZ
+
+
+def _softmax_impl(floating[:, ::1] Z, floating[:, ::1] A):
+    with nogil:
+        output_layer(&Z[0, 0], <const floating*>NULL, 0, &A[0, 0], <floating*>NULL, Z.shape[0],
+                     Z.shape[1], FNN_OUT_SOFTMAX, False)
+
+
+def softmax(Z):
+    """A = softmax of each column of Z (n, m), C-contiguous: exp(z − max) / Σ exp(z − max)."""
+    _check_dims(*Z.shape)
+    A = np.empty_like(Z)
+    _softmax_impl(Z, A)
+    return A
 
 
 def _cross_entropy_impl(const floating[:, ::1] AL, const floating[:, ::1] Y):

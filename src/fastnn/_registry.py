@@ -31,6 +31,7 @@ __all__ = [
     "Init",
     "lookup",
     "get_activation",
+    "get_output",
     "check_slope",
 ]
 
@@ -95,17 +96,28 @@ ACTIVATIONS: dict[str, Activation] = {
 
 @dataclass(frozen=True)
 class Output:
-    """An output layer fused with its loss. ``link`` maps the logits Z to A; ``loss`` is the
-    per-element loss from the logits (summed by the caller); for every output here the
-    gradient of the summed loss with respect to Z is A − Y."""
+    """An output layer fused with its loss. ``link`` maps the logits Z (n_L, m) to A; ``loss``
+    gives the per-element losses from the logits, whose sum is the summed loss; ``delta`` is
+    the gradient of that sum with respect to Z: A − Y for every output but the ReLU's, whose
+    (A − Y)·[Z > 0] keeps the unit's derivative."""
 
     name: str
     id: int
     link: Callable[[np.ndarray], np.ndarray]
     loss: Callable[[np.ndarray, np.ndarray], np.ndarray]
-    binary_labels: bool  # Y must hold 0/1
+    labels: str  # what Y holds: "binary" (0/1 per unit), "one-hot" (one class per column), "real"
     cost: str  # the cost in words, for messages and plots
     sklearn_name: str  # scikit-learn's out_activation_
+    activation: str | None  # the elementwise activation equal to ``link``; None for softmax
+    delta: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+
+    def gradient(self, Z: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        """∂(Σ loss)/∂Z."""
+        return self.delta(Z, Y) if self.delta is not None else self.link(Z) - Y
+
+    @property
+    def classifier(self) -> bool:
+        return self.labels != "real"
 
 
 def _bce_from_logits(Z, Y):
@@ -113,21 +125,45 @@ def _bce_from_logits(Z, Y):
     return np.logaddexp(0, Z) - Y * Z
 
 
+def _softmax(Z):
+    """exp(z − max) / Σ exp(z − max) over each column."""
+    E = np.exp(Z - Z.max(axis=0, keepdims=True))
+    return E / E.sum(axis=0, keepdims=True)
+
+
+def _categorical_from_logits(Z, Y):
+    # −Σ_c y_c log a_c = Σ_c y_c (lse(z) − z_c), lse with the column maximum taken out
+    mx = Z.max(axis=0, keepdims=True)
+    lse = mx + np.log(np.exp(Z - mx).sum(axis=0, keepdims=True))
+    return Y * (lse - Z)
+
+
+def _relu_out(Z):
+    return np.where(Z <= 0, np.zeros_like(Z), Z)  # NaN stays NaN, as in the kernel
+
+
 OUTPUTS: dict[str, Output] = {
     o.name: o
     for o in (
-        Output("sigmoid", 0, _sigmoid, _bce_from_logits, True, "cross-entropy", "logistic"),
         Output(
-            "linear",
-            1,
-            lambda Z: Z.copy(),
-            lambda Z, Y: (Z - Y) ** 2 / 2,
-            False,
-            "squared error",
-            "identity",
+            "sigmoid", 0, _sigmoid, _bce_from_logits, "binary", "cross-entropy", "logistic",
+            "sigmoid",
+        ),
+        Output(
+            "linear", 1, lambda Z: Z.copy(), lambda Z, Y: (Z - Y) ** 2 / 2, "real",
+            "squared error", "identity", "linear",
+        ),
+        Output(
+            "softmax", 2, _softmax, _categorical_from_logits, "one-hot",
+            "categorical cross-entropy", "softmax", None,
+        ),
+        Output(
+            "relu", 3, _relu_out, lambda Z, Y: (_relu_out(Z) - Y) ** 2 / 2, "real",
+            "squared error", "relu", "relu",
+            delta=lambda Z, Y: np.where(Z > 0, Z - Y, np.zeros_like(Z)),
         ),
     )
-}
+}  # fmt: skip
 
 
 # --- optimizers -------------------------------------------------------------------------------
@@ -268,6 +304,17 @@ def lookup(table: Mapping[str, T], name, what: str) -> T:
 def get_activation(name: str) -> Activation:
     """Look up an activation by name; ValueError listing the valid names otherwise."""
     return lookup(ACTIVATIONS, name, "activation")
+
+
+def get_output(name: str, n_out: int | None = None) -> Output:
+    """Look up an output layer by name, checking it suits ``n_out`` output units."""
+    out = lookup(OUTPUTS, name, "output")
+    if out.labels == "one-hot" and n_out is not None and n_out < 2:
+        raise ValueError(
+            f"output={name!r} needs one output unit per class, at least 2; the last layer has "
+            f"{n_out} (for two classes a single sigmoid unit is the same model)"
+        )
+    return out
 
 
 def check_slope(slope: float) -> float:

@@ -15,6 +15,8 @@ cdef extern from "fnn_ids.h":
         FNN_ACT_LEAKY_RELU
         FNN_OUT_SIGMOID
         FNN_OUT_LINEAR
+        FNN_OUT_SOFTMAX
+        FNN_OUT_RELU
         FNN_OPT_GD
         FNN_OPT_MOMENTUM
         FNN_OPT_ADAM
@@ -38,15 +40,14 @@ cdef extern from "fnn_rows.h":
                            float) noexcept nogil
     double fnn_back_a_row_d(double*, const double*, Py_ssize_t, int, double) noexcept nogil
     float fnn_back_a_row_f(float*, const float*, Py_ssize_t, int, float) noexcept nogil
-    void fnn_out_delta_d(double*, const double*, Py_ssize_t, int) noexcept nogil
-    void fnn_out_delta_f(float*, const float*, Py_ssize_t, int) noexcept nogil
     int fnn_all_finite_d(const double*, Py_ssize_t) noexcept nogil
     int fnn_all_finite_f(const float*, Py_ssize_t) noexcept nogil
     double fnn_row_sum_d(const double*, Py_ssize_t) noexcept nogil
     float fnn_row_sum_f(const float*, Py_ssize_t) noexcept nogil
-    double fnn_out_loss_d(const double*, const double*, double*, double*, Py_ssize_t,
-                          int) noexcept nogil
-    double fnn_out_loss_f(const float*, const float*, float*, float*, Py_ssize_t, int) noexcept nogil
+    double fnn_output_d(double*, const double*, Py_ssize_t, double*, double*, int, Py_ssize_t,
+                        int, int) noexcept nogil
+    double fnn_output_f(float*, const float*, Py_ssize_t, float*, float*, int, Py_ssize_t,
+                        int, int) noexcept nogil
     double fnn_cross_entropy_d(const double*, const double*, Py_ssize_t) noexcept nogil
     double fnn_cross_entropy_f(const float*, const float*, Py_ssize_t) noexcept nogil
     void fnn_small_gemm_d(int, int, int, double, const double*, Py_ssize_t, Py_ssize_t,
@@ -140,28 +141,24 @@ cdef inline bint all_finite(const floating* x, Py_ssize_t count) noexcept nogil:
         return fnn_all_finite_d(x, count)
 
 
-cdef inline double output_loss(const floating* Z, const floating* Y, floating* A, floating* dZ,
-                               Py_ssize_t count, int output) noexcept nogil:
-    """Output layer fused with its loss, from the logits Z: A = g(Z), dZ = A − Y, returns Σ loss.
+cdef inline double output_layer(floating* Z, const floating* Y, Py_ssize_t ldy, floating* A,
+                                floating* dZ, int n, Py_ssize_t m, int output,
+                                bint want_loss) noexcept nogil:
+    """The output layer fused with its loss, from the logits Z (n, m), row-major with leading
+    dimension m, and labels Y (leading dimension ldy): writes A = g(Z) (unless A is NULL) and
+    dZ = A − Y (ReLU output: (A − Y)·[Z > 0]), returns Σ loss (0 unless want_loss).
 
     sigmoid + cross-entropy: loss = softplus(z) − y·z = max(z, 0) − y·z + log1p(exp(−|z|)),
     finite for any finite z (no log(0)); one exp per element serves both A and the loss.
-    linear + squared error: loss = (z − y)² / 2.
-    Either A and dZ are both given, or A is NULL and dZ is Z itself (in place).
+    softmax (over each column) + categorical cross-entropy: loss = Σ_c y_c·(lse(z) − z_c),
+    with the column maximum taken out first. linear / ReLU + squared error: (a − y)² / 2.
+    dZ may be Z itself (in place; it must be when A is NULL and want_loss is false). For a
+    softmax, Y and dZ may both be NULL (inference: A only).
     """
     if floating is float:
-        return fnn_out_loss_f(Z, Y, A, dZ, count, output)
+        return fnn_output_f(Z, Y, ldy, A, dZ, n, m, output, want_loss)
     else:
-        return fnn_out_loss_d(Z, Y, A, dZ, count, output)
-
-
-cdef inline void output_delta(floating* Z, const floating* Y, Py_ssize_t count,
-                              int output) noexcept nogil:
-    """In place Z → dZ = g(Z) − Y for the output layer, without the loss (no log1p)."""
-    if floating is float:
-        fnn_out_delta_f(Z, Y, count, output)
-    else:
-        fnn_out_delta_d(Z, Y, count, output)
+        return fnn_output_d(Z, Y, ldy, A, dZ, n, m, output, want_loss)
 
 
 cdef inline double cross_entropy(const floating* AL, const floating* Y,

@@ -13,11 +13,11 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from fastnn._dispatch import kernels
-from fastnn._registry import DECAYS, OPTIMIZERS, lookup
+from fastnn._registry import DECAYS, OPTIMIZERS, get_output, lookup
 from fastnn._spec import DIVERGENCE_FACTOR, TrainResult, TrainSpec, TrainState
 from fastnn._validation import (
-    as_labels,
     as_matrix,
+    as_targets,
     check_count,
     check_learning_rate,
     check_parameters,
@@ -93,6 +93,7 @@ def make_spec(
 ) -> TrainSpec:
     """Check every training argument and pack them into a TrainSpec; ``m`` is the number of
     training examples, ``epoch0`` the epoch the run starts at (a warm start's)."""
+    output = get_output(output, layer_dims[-1]).name
     lr = check_learning_rate(learning_rate)
     num_epochs = check_count(num_epochs, "num_epochs")
     cost_every = check_count(cost_every, "cost_every")
@@ -232,7 +233,7 @@ def train_parameters(
     pending interrupt."""
     dims, dtype = check_parameters(parameters)
     X = as_matrix(X, "X", dtype, shape=(dims[0], None))
-    Y = as_labels(Y, X.shape[1], dtype, binary=(output == "sigmoid"))
+    Y = as_targets(Y, X.shape[1], dtype, output, dims[-1])
     state = TrainState(dims, dtype)
     for l in range(1, len(dims)):
         state.W[l - 1][...] = np.asarray(parameters[f"W{l}"], dtype=dtype)

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from fastnn._registry import OUTPUTS, lookup
+
 INT_MAX = 2**31 - 1
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -110,13 +112,17 @@ def _huge_stride(arr: np.ndarray) -> bool:
     return any(n > 1 and abs(s) >= limit for n, s in zip(arr.shape, arr.strides, strict=True))
 
 
-def as_labels(Y, m: int, dtype: np.dtype, name: str = "Y", binary: bool = True) -> np.ndarray:
-    """Labels as a C-ordered (1, m) array; accepts (1, m) or (m,). Binary labels must be 0/1."""
+def as_labels(
+    Y, m: int, dtype: np.dtype, name: str = "Y", binary: bool = True, n_out: int = 1
+) -> np.ndarray:
+    """Labels as a C-ordered (n_out, m) array; accepts (n_out, m), or (m,) when n_out = 1.
+    Binary labels must be 0/1; any others finite."""
     arr = _to_array(Y, name)
-    if arr.ndim == 1:
+    if arr.ndim == 1 and n_out == 1:
         arr = arr.reshape(1, -1)
-    if arr.ndim != 2 or arr.shape != (1, m):
-        raise ValueError(f"{name} must have shape (1, {m}) or ({m},); got {np.shape(Y)}")
+    if arr.ndim != 2 or arr.shape != (n_out, m):
+        also = f" or ({m},)" if n_out == 1 else ""
+        raise ValueError(f"{name} must have shape ({n_out}, {m}){also}; got {np.shape(Y)}")
     arr = np.ascontiguousarray(arr, dtype=dtype)
     # 0/1 labels are finite: one pass answers both checks for the usual input (np.isin was 3x
     # slower than the comparisons, a visible share of a short fit's fixed cost)
@@ -127,6 +133,63 @@ def as_labels(Y, m: int, dtype: np.dtype, name: str = "Y", binary: bool = True) 
         bad = np.unique(arr[(arr != 0) & (arr != 1)])[:5]
         raise ValueError(
             f"{name} must hold labels 0 or 1 for a sigmoid output; found {bad.tolist()}"
+        )
+    return arr
+
+
+def as_class_labels(Y, m: int, n_classes: int, name: str = "Y") -> np.ndarray:
+    """Integer class labels (m,) in 0..n_classes−1 from (m,) or (1, m) (integers, or floats
+    holding integers)."""
+    arr = _to_array(Y, name)
+    if arr.shape not in ((m,), (1, m)):
+        raise ValueError(f"{name} must have shape ({m},) or (1, {m}); got {np.shape(Y)}")
+    arr = arr.reshape(-1)
+    if arr.dtype.kind == "b" or arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold integer class labels; got dtype {arr.dtype}")
+    if arr.dtype.kind == "f":
+        if not np.isfinite(arr).all():
+            raise ValueError(f"{name} contains NaN or infinity")
+        if (arr != np.round(arr)).any():
+            bad = np.unique(arr[arr != np.round(arr)])[:5]
+            raise ValueError(f"{name} must hold integer class labels; found {bad.tolist()}")
+    bad = arr[(arr < 0) | (arr >= n_classes)]
+    if bad.size:
+        raise ValueError(
+            f"{name} must hold class labels 0..{n_classes - 1} for a softmax over {n_classes} "
+            f"classes; found {np.unique(bad)[:5].tolist()}"
+        )
+    return arr.astype(np.intp)
+
+
+def as_targets(Y, m: int, dtype: np.dtype, output: str, n_out: int, name: str = "Y") -> np.ndarray:
+    """What the output layer trains on, as a C-ordered (n_out, m) array of ``dtype``.
+
+    sigmoid: 0/1 labels (n_out, m), or (m,) for one unit; linear and relu: real targets, the
+    same shapes; softmax over C = n_out classes: one-hot (or probability) columns (C, m), or
+    integer labels (m,) / (1, m) in 0..C−1, turned into one-hot columns here.
+    """
+    kind = lookup(OUTPUTS, output, "output").labels
+    if kind != "one-hot":
+        return as_labels(Y, m, dtype, name, binary=(kind == "binary"), n_out=n_out)
+    shape = np.shape(Y)
+    if shape in ((m,), (1, m)):
+        classes = as_class_labels(Y, m, n_out, name)
+        onehot = np.zeros((n_out, m), dtype=dtype)
+        onehot[classes, np.arange(m)] = 1
+        return onehot
+    if shape != (n_out, m):
+        raise ValueError(
+            f"{name} must be one-hot columns ({n_out}, {m}) or class labels ({m},) / (1, {m}) "
+            f"for a softmax over {n_out} classes; got {shape}"
+        )
+    arr = as_labels(Y, m, dtype, name, binary=False, n_out=n_out)
+    sums = arr.sum(axis=0, dtype=np.float64)
+    tol = 1e-6 if arr.dtype == np.float32 else 1e-12
+    if (arr < 0).any() or (np.abs(sums - 1) > tol * n_out).any():
+        j = int(np.flatnonzero((arr < 0).any(axis=0) | (np.abs(sums - 1) > tol * n_out))[0])
+        raise ValueError(
+            f"{name} must hold one-hot (or probability) columns for a softmax output: entries "
+            f">= 0 summing to 1; column {j} is {arr[:, j].tolist()[:10]}"
         )
     return arr
 

@@ -7,7 +7,9 @@ X is (n_x, m), one example per column; Y is (1, m); parameters is a dict W1, b1,
 W[l] of shape (n_l, n_{l-1}) and b[l] of shape (n_l, 1); a layer's cache is
 ((A_prev, W, b), Z). Beyond the course, every ``activation`` argument also accepts "tanh",
 "leaky_relu" and "linear", and ``L_model_forward``/``L_model_backward`` take an optional
-``hidden_activation``.
+``hidden_activation`` and ``output`` ("sigmoid", the course's; "softmax" for C ≥ 2 classes with
+Y one-hot (C, m) or labels (1, m); "linear" or "relu" for regression). ``softmax``,
+``convert_to_one_hot`` and ``compute_cost(AL, Y, output="softmax")`` go with them.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from __future__ import annotations
 import numpy as np
 
 from fastnn._dispatch import kernels
-from fastnn._registry import get_activation
+from fastnn._registry import get_activation, get_output
 from fastnn._validation import (
     _to_array,
+    as_class_labels,
     as_labels,
     as_matrix,
+    as_targets,
     check_count,
     check_layer_dims,
     check_learning_rate,
@@ -43,8 +47,10 @@ __all__ = [
     "L_layer_model",
     "sigmoid",
     "relu",
+    "softmax",
     "sigmoid_backward",
     "relu_backward",
+    "convert_to_one_hot",
 ]
 
 LEAKY_SLOPE = 0.01  # the slope "leaky_relu" uses in this module
@@ -122,19 +128,24 @@ def linear_activation_forward(A_prev, W, b, activation):
     return A, ((A_prev, W, b), Z)
 
 
-def L_model_forward(X, parameters, hidden_activation="relu"):
-    """[LINEAR → RELU] × (L−1) → LINEAR → SIGMOID. Returns (AL, caches), one cache per layer."""
+def L_model_forward(X, parameters, hidden_activation="relu", output="sigmoid"):
+    """[LINEAR → RELU] × (L−1) → LINEAR → SIGMOID (or the ``output`` given: "softmax" over each
+    column, "linear", "relu"). Returns (AL, caches), one cache ((A_prev, W, b), Z) per layer."""
     get_activation(hidden_activation)
     dims, dtype = check_parameters(parameters)
+    out = get_output(output, dims[-1])
     L = len(dims) - 1
     X = _to_array(X, "X")
     A = as_matrix(X, "X", result_dtype(X, dtype), shape=(dims[0], None))
     caches = []
     for l in range(1, L + 1):
-        activation = hidden_activation if l < L else "sigmoid"
-        A, cache = linear_activation_forward(
-            A, parameters["W" + str(l)], parameters["b" + str(l)], activation
-        )
+        W, b = parameters["W" + str(l)], parameters["b" + str(l)]
+        if l == L and out.activation is None:  # softmax: Z_L, then a softmax of each column
+            Z, linear_cache = linear_forward(A, W, b)
+            A, cache = kernels.softmax(Z), (linear_cache, Z)
+        else:
+            activation = hidden_activation if l < L else out.activation
+            A, cache = linear_activation_forward(A, W, b, activation)
         caches.append(cache)
     return A, caches
 
@@ -142,15 +153,27 @@ def L_model_forward(X, parameters, hidden_activation="relu"):
 # --- cost -----------------------------------------------------------------------------------
 
 
-def compute_cost(AL, Y):
-    """J = −(1/m) Σ [y·log(a) + (1 − y)·log(1 − a)]; returns a 0-d value (np.squeeze'd)."""
+def compute_cost(AL, Y, output="sigmoid"):
+    """J = −(1/m) Σ [y·log(a) + (1 − y)·log(1 − a)] for a sigmoid AL (1, m), or, with
+    ``output="softmax"``, the mean categorical cross-entropy J = −(1/m) Σ_j Σ_c y_cj·log(a_cj)
+    for AL (C, m) and Y one-hot (C, m) or labels (1, m); terms with y = 0 count 0. Returns a
+    0-d value (np.squeeze'd)."""
+    out = get_output(output)
+    if out.name not in ("sigmoid", "softmax"):
+        raise ValueError(f"compute_cost takes output='sigmoid' or 'softmax'; got {output!r}")
     AL = _to_array(AL, "AL")
     dtype = result_dtype(AL)  # labels (exact 0/1) take the dtype of AL
-    AL = as_matrix(AL, "AL", dtype, shape=(1, None), contiguous=True)
-    Y = as_labels(Y, AL.shape[1], dtype)
+    shape = (1, None) if out.name == "sigmoid" else (None, None)
+    AL = as_matrix(AL, "AL", dtype, shape=shape, contiguous=True)
     if ((AL < 0) | (AL > 1)).any():
         raise ValueError("AL must hold probabilities in [0, 1]")
-    cost = kernels.cross_entropy_cost(AL, Y)
+    if out.name == "sigmoid":
+        cost = kernels.cross_entropy_cost(AL, as_labels(Y, AL.shape[1], dtype))
+    else:
+        Y = as_targets(Y, AL.shape[1], dtype, "softmax", AL.shape[0])
+        with np.errstate(divide="ignore"):
+            terms = np.where(Y != 0, Y * np.log(np.where(Y != 0, AL, 1)), 0)
+        cost = -float(np.sum(terms, dtype=np.float64)) / AL.shape[1]
     return np.squeeze(np.asarray(cost, dtype=dtype))
 
 
@@ -198,13 +221,18 @@ def linear_activation_backward(dA, cache, activation):
     return _backward(dA, cache, activation)
 
 
-def L_model_backward(AL, Y, caches, hidden_activation="relu"):
-    """Backprop through [LINEAR → RELU] × (L−1) → LINEAR → SIGMOID with the cross-entropy cost.
+def L_model_backward(AL, Y, caches, hidden_activation="relu", output="sigmoid"):
+    """Backprop through [LINEAR → RELU] × (L−1) → LINEAR → SIGMOID with the cross-entropy cost
+    (or the ``output`` of L_model_forward with its loss).
 
-    dAL = −(Y/AL − (1 − Y)/(1 − AL)) exactly as the course computes it (so hand-made caches whose
-    AL is not σ(Z_L) get the course's answer). Returns grads with dA0..dA{L-1}, dW1..dWL, db1..dbL.
+    Sigmoid: dAL = −(Y/AL − (1 − Y)/(1 − AL)) exactly as the course computes it (so hand-made
+    caches whose AL is not σ(Z_L) get the course's answer). Softmax with the categorical
+    cross-entropy, and linear with the squared error (a − y)²/2: dZ_L = AL − Y (Y one-hot (C, m)
+    or labels (1, m) for a softmax); ReLU: dZ_L = (AL − Y)·[Z_L > 0]. Returns grads with
+    dA0..dA{L-1}, dW1..dWL, db1..dbL.
     """
     get_activation(hidden_activation)
+    out = get_output(output)
     grads = {}
     if not isinstance(caches, (list, tuple)) or not caches:
         raise ValueError(
@@ -214,16 +242,25 @@ def L_model_backward(AL, Y, caches, hidden_activation="relu"):
     L = len(caches)
     AL = _to_array(AL, "AL")
     dtype = result_dtype(AL)  # labels (exact 0/1) take the dtype of AL
-    AL = as_matrix(AL, "AL", dtype, shape=(1, None), contiguous=True)
-    Y = as_labels(Y, AL.shape[1], dtype)
-    with np.errstate(divide="raise", invalid="raise"):
-        try:
-            dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))
-        except FloatingPointError:
-            raise ValueError(
-                "AL has entries equal to 0 or 1: dAL = −(Y/AL − (1−Y)/(1−AL)) is infinite"
-            ) from None
-    dA_prev, dW, db = _backward(dAL, caches[L - 1], "sigmoid", f"caches[{L - 1}]")
+    if out.name == "sigmoid":
+        AL = as_matrix(AL, "AL", dtype, shape=(1, None), contiguous=True)
+        Y = as_labels(Y, AL.shape[1], dtype)
+        with np.errstate(divide="raise", invalid="raise"):
+            try:
+                dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))
+            except FloatingPointError:
+                raise ValueError(
+                    "AL has entries equal to 0 or 1: dAL = −(Y/AL − (1−Y)/(1−AL)) is infinite"
+                ) from None
+        dA_prev, dW, db = _backward(dAL, caches[L - 1], "sigmoid", f"caches[{L - 1}]")
+    else:
+        AL = as_matrix(AL, "AL", dtype, contiguous=True)
+        Y = as_targets(Y, AL.shape[1], dtype, out.name, AL.shape[0])
+        dZL = AL - Y
+        if out.name == "relu":
+            _, _, _, ZL = _unpack_cache(caches[L - 1], f"caches[{L - 1}]")
+            dZL = np.where(np.asarray(ZL) > 0, dZL, 0).astype(dtype)
+        dA_prev, dW, db = _backward(dZL, caches[L - 1], "linear", f"caches[{L - 1}]")
     grads["dA" + str(L - 1)] = dA_prev
     grads["dW" + str(L)] = dW
     grads["db" + str(L)] = db
@@ -347,6 +384,25 @@ def relu(Z):
     """A = max(0, Z); returns (A, cache = Z)."""
     Z = np.asarray(Z)
     return get_activation("relu").forward(Z, LEAKY_SLOPE), Z
+
+
+def softmax(Z):
+    """A = exp(Z − max) / Σ exp(Z − max) over each column (the max taken out per column, so
+    any finite Z works); returns (A, cache = Z) like sigmoid and relu."""
+    Z = _to_array(Z, "Z")
+    Zc = as_matrix(Z, "Z", result_dtype(Z), contiguous=True, check_finite=True)
+    return kernels.softmax(Zc), Z
+
+
+def convert_to_one_hot(Y, C):
+    """Class labels Y (m,) or (1, m) in 0..C−1 as one-hot columns (C, m), float64: the
+    course's ``np.eye(C)[Y.reshape(-1)].T``."""
+    C = check_count(C, "C", minimum=1)
+    Y = _to_array(Y, "Y")
+    if not (Y.ndim == 1 or (Y.ndim == 2 and Y.shape[0] == 1)):
+        raise ValueError(f"Y must be class labels of shape (m,) or (1, m); got {Y.shape}")
+    labels = as_class_labels(Y, Y.size, C)
+    return np.eye(C)[labels].T
 
 
 def sigmoid_backward(dA, cache):

@@ -1,9 +1,11 @@
 """``fastnn.Model``: a fully-connected network in the course's notation, trained in compiled code.
 
-X is (n_x, m), one example per column, Y is (1, m) or (m,); ``layer_dims = [n_x, n_1, …, n_L]``.
+X is (n_x, m), one example per column, Y is (n_L, m) (or (m,) for one output unit, or class
+labels for a softmax); ``layer_dims = [n_x, n_1, …, n_L]``.
 Forward: for l = 1..L, Z[l] = W[l]·A[l-1] + b[l], A[l] = g[l](Z[l]); cost
-J = −(1/m) Σ [y log a + (1−y) log(1−a)] (sigmoid output) or (1/2m) Σ (a − y)² (linear output),
-plus (λ/2m) Σ_l ‖W[l]‖² with L2; backprop dZ[L] = A[L] − Y, dW[l] = (1/m) dZ[l]·A[l-1]ᵀ + (λ/m) W[l],
+J = −(1/m) Σ [y log a + (1−y) log(1−a)] (sigmoid output), −(1/m) Σ_j Σ_c y_cj log a_cj (softmax
+over each column) or (1/2m) Σ (a − y)² (linear or ReLU output), plus (λ/2m) Σ_l ‖W[l]‖² with
+L2; backprop dZ[L] = A[L] − Y (ReLU output: times [Z[L] > 0]), dW[l] = (1/m) dZ[l]·A[l-1]ᵀ + (λ/m) W[l],
 db[l] = (1/m) Σ dZ[l], dZ[l-1] = W[l]ᵀ·dZ[l] ⊙ g'(Z[l-1]). Updates: gradient descent
 W ← W − α dW, momentum or Adam (the course's formulas), over the whole X or mini-batches.
 The parameters live in one flat buffer (fastnn._spec.TrainState) with W[l] and b[l] as views.
@@ -29,12 +31,13 @@ from fastnn._registry import (
     OUTPUTS,
     check_slope,
     get_activation,
+    get_output,
     lookup,
 )
 from fastnn._spec import DIVERGENCE_FACTOR, TrainState
 from fastnn._validation import (
-    as_labels,
     as_matrix,
+    as_targets,
     check_count,
     check_dtype,
     check_layer_dims,
@@ -105,8 +108,11 @@ class Model:
         Layer sizes, input first. ``[n_x, 1]`` is logistic (or linear) regression.
     hidden_activation : str or sequence of str
         "relu" (default), "tanh", "sigmoid", "leaky_relu" or "linear", or one per hidden layer.
-    output : {"sigmoid", "linear"}
-        "sigmoid": binary classification with cross-entropy; "linear": regression with squared error.
+    output : {"sigmoid", "softmax", "linear", "relu"}
+        "sigmoid": binary classification with cross-entropy (n_L > 1: n_L independent labels,
+        multi-label); "softmax": n_L ≥ 2 classes, a softmax over each column with the
+        categorical cross-entropy; "linear": regression with squared error (n_L > 1: several
+        targets); "relu": non-negative regression, max(0, z) with squared error.
     init : {"course", "small", "he", "xavier", "zeros"}
         W[l] = randn(n_l, n_{l-1}) times 1/√n_{l-1} ("course", the Application's), 0.01 ("small"),
         √(2/n_{l-1}) ("he"), √(2/(n_l + n_{l-1})) ("xavier"); "zeros" only without hidden layers.
@@ -135,6 +141,10 @@ class Model:
         divergence.
     parameters : dict
         W1, b1, …, WL, bL (copies), in the course's shapes.
+    classes_ : ndarray of str or None
+        Names of the classes (a softmax's units, a sigmoid's labels 0 and 1), when given (the
+        command line stores its label column's names); saved with the model. ``predict``
+        returns indices into it.
     """
 
     def __init__(
@@ -166,7 +176,7 @@ class Model:
                     f"hidden_activation needs one name per hidden layer ({L - 1}); got {len(activations)}"
                 )
         self.hidden_activations = [get_activation(a).name for a in activations]
-        self.output = _check_choice(output, "output", tuple(OUTPUTS))
+        self.output = get_output(output, self.layer_dims[-1]).name
         self.init = init if init is _GIVEN else _check_choice(init, "init", tuple(INITS))
         if init == "zeros" and L > 1:
             raise ValueError(
@@ -186,6 +196,7 @@ class Model:
         self._lock = threading.Lock()
         self.validation_costs_: list[float] = []
         self.best_cost_: float | None = None
+        self.classes_: np.ndarray | None = None
         dims = self.layer_dims
         self._state = TrainState(dims, self.dtype)  # θ (W then b: zeros), optimizer state
         if init is not _GIVEN:  # from_parameters fills the weights in; nothing to draw
@@ -273,8 +284,9 @@ class Model:
             X = Z
         return X
 
-    def _labels(self, Y, m: int) -> np.ndarray:
-        return as_labels(Y, m, self.dtype, binary=(self.output == "sigmoid"))
+    def _labels(self, Y, m: int, name: str = "Y") -> np.ndarray:
+        """Y as the output layer trains on it, (n_L, m) (class labels become one-hot)."""
+        return as_targets(Y, m, self.dtype, self.output, self.layer_dims[-1], name)
 
     # --- training ------------------------------------------------------------------------------
 
@@ -473,8 +485,7 @@ class Model:
             X_val, Y_val = r.validation
             X_val = as_matrix(X_val, "X_val", self.dtype, shape=(self.layer_dims[0], None))
             X_val = self._standardized(X_val, mean, scale)
-            binary = self.output == "sigmoid"
-            val = (X_val, as_labels(Y_val, X_val.shape[1], self.dtype, "Y_val", binary=binary))
+            val = (X_val, self._labels(Y_val, X_val.shape[1], "Y_val"))
         elif r.validation_fraction is not None:
             X, Y, X_val, Y_val = _training.split_validation(X, Y, r.validation_fraction, state.seed)
             val = (X_val, Y_val)
@@ -525,37 +536,57 @@ class Model:
     # --- inference -----------------------------------------------------------------------------
 
     def forward(self, X) -> np.ndarray:
-        """A[L] for inputs X (n_x, m): probabilities for a sigmoid output, values for linear."""
+        """A[L] (n_L, m) for inputs X (n_x, m): probabilities for a sigmoid output (one per
+        unit) and a softmax (columns summing to 1), values for a linear or ReLU one."""
         # NaN/inf anywhere in X reaches Z1 = W1·X + b1 (0·inf is NaN too): checking the (n_1, m)
         # Z1 costs far less than scanning the (n_x, m) X, which inference would pay every call.
         X = self._inputs(X, check_finite=False)
         A, finite = kernels.forward(
-            X, self._state.W, self._state.b, self.activations, self.leaky_slope
-        )
+            X, self._state.W, self._state.b, self.hidden_activations, self.output,
+            self.leaky_slope,
+        )  # fmt: skip
         if not finite:
             raise ValueError("X contains NaN or infinity (or W1·X overflows)")
         return A
 
     def predict_proba(self, X) -> np.ndarray:
-        """P(y = 1 | x) as a (1, m) array (sigmoid output only)."""
-        if self.output != "sigmoid":
-            raise ValueError("predict_proba needs output='sigmoid'; this model is a regressor")
+        """Probabilities, (n_L, m): P(y_i = 1 | x) per sigmoid unit, or P(class c | x) per
+        softmax unit (each column sums to 1). Classifiers only."""
+        if not OUTPUTS[self.output].classifier:
+            raise ValueError(
+                f"predict_proba needs output='sigmoid' or 'softmax'; this model's output "
+                f"{self.output!r} is a regressor's"
+            )
         return self.forward(X)
 
     def predict(self, X) -> np.ndarray:
-        """(1, m) predictions: 0/1 at threshold 0.5 for a sigmoid output, values for linear."""
+        """Predictions: (n_L, m) 0/1 at threshold 0.5 for a sigmoid output; (1, m) class
+        indices (the argmax of each column, ints) for a softmax; (n_L, m) values for a linear
+        or ReLU output."""
         A = self.forward(X)
+        if self.output == "softmax":
+            return A.argmax(axis=0).reshape(1, -1)
         return (A > 0.5).astype(self.dtype) if self.output == "sigmoid" else A
 
     def score(self, X, Y) -> float:
-        """Accuracy (sigmoid output) or the coefficient of determination R² (linear output)."""
+        """Accuracy for a classifier (a sigmoid with n_L > 1: the share of columns whose labels
+        all match, scikit-learn's subset accuracy); for regression the coefficient of
+        determination R² of each output, averaged over them (scikit-learn's
+        ``uniform_average``; an output whose targets are constant scores 1 if predicted
+        exactly, else 0)."""
         P = self.predict(X)
-        Y = self._labels(Y, P.shape[1])
+        m = P.shape[1]
+        Y = self._labels(Y, m)
+        if self.output == "softmax":
+            return float(np.mean(P[0] == Y.argmax(axis=0)))
         if self.output == "sigmoid":
-            return float(np.mean(P == Y))
-        ss_res = float(np.sum((Y - P) ** 2))
-        ss_tot = float(np.sum((Y - Y.mean()) ** 2))
-        return 1.0 - ss_res / ss_tot if ss_tot > 0 else (1.0 if ss_res == 0 else 0.0)
+            return float(np.mean((P == Y).all(axis=0)))
+        Y64, P64 = Y.astype(np.float64), P.astype(np.float64)
+        ss_res = np.sum((Y64 - P64) ** 2, axis=1)
+        ss_tot = np.sum((Y64 - Y64.mean(axis=1, keepdims=True)) ** 2, axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r2 = np.where(ss_tot > 0, 1 - ss_res / ss_tot, np.where(ss_res == 0, 1.0, 0.0))
+        return float(np.mean(r2))
 
     # --- persistence ---------------------------------------------------------------------------
 
@@ -581,6 +612,8 @@ class Model:
         if self.x_mean_ is not None:
             arrays["x_mean"] = self.x_mean_
             arrays["x_scale"] = self.x_scale_
+        if self.classes_ is not None:  # an optional member, a string array (never a pickle)
+            arrays["classes"] = np.asarray(self.classes_, dtype=str)
         for l, (W, b) in enumerate(zip(self._state.W, self._state.b, strict=True), start=1):
             arrays[f"W{l}"] = W
             arrays[f"b{l}"] = b
@@ -641,6 +674,21 @@ def _load_optimizer_state(state: TrainState, get) -> None:
         live[...] = value
     state.t, state.epoch = counts["optimizer_t"], counts["optimizer_epoch"]
     state.cost0, state.seed = float(cost0), seed
+
+
+def _checked_classes(classes: np.ndarray, model: Model) -> np.ndarray:
+    """The stored class names: distinct strings, one per softmax unit (two for a sigmoid)."""
+    if classes.ndim != 1 or classes.dtype.kind != "U":
+        raise ValueError(f"classes must be a 1-D string array; got {classes.dtype} {classes.shape}")
+    n = model.layer_dims[-1] if model.output == "softmax" else 2
+    if model.output not in ("softmax", "sigmoid") or len(classes) != n:
+        raise ValueError(
+            f"classes {classes.tolist()[:5]} do not fit a {model.output!r} output of "
+            f"{model.layer_dims[-1]} units"
+        )
+    if len(set(classes.tolist())) != len(classes):
+        raise ValueError(f"classes must be distinct; got {classes.tolist()}")
+    return classes
 
 
 def load(path: str | os.PathLike) -> Model:
@@ -724,6 +772,8 @@ def load(path: str | os.PathLike) -> Model:
             model.x_mean_ = mean.astype(model.dtype)
             model.x_scale_ = scale.astype(model.dtype)
             model.standardize = True
+        if "classes" in arrays:
+            model.classes_ = _checked_classes(get("classes"), model)
         if "optimizer" in arrays:
             _load_optimizer_state(model._state, get)
     except (TypeError, ValueError) as err:

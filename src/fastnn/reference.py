@@ -18,6 +18,7 @@ __all__ = [
     "forward",
     "dense_backward",
     "output_loss",
+    "softmax",
     "cross_entropy_cost",
     "train",
 ]
@@ -30,14 +31,16 @@ def dense_forward(A_prev, W, b, activation, slope=0.01, keep_Z=True):
     return A, (Z if keep_Z else None)
 
 
-def forward(X, Ws, bs, activations, slope=0.01):
-    """A[L] through every layer (dense_forward in turn). Returns (AL, finite): whether
-    Z1 = W1·X + b1 is all finite."""
+def forward(X, Ws, bs, activations, output, slope=0.01):
+    """A[L] through every layer (dense_forward in turn, the output layer's link last).
+    Returns (AL, finite): whether Z1 = W1·X + b1 is all finite."""
     A, finite = X, True
-    for l, (W, b, activation) in enumerate(zip(Ws, bs, activations, strict=True)):
-        A, Z = dense_forward(A, W, b, activation, slope)
+    link = lookup(OUTPUTS, output, "output").link
+    for l, (W, b) in enumerate(zip(Ws, bs, strict=True)):
+        Z = np.dot(W, A) + b
         if l == 0:
             finite = bool(np.isfinite(Z).all())
+        A = get_activation(activations[l]).forward(Z, slope) if l < len(Ws) - 1 else link(Z)
     return A, finite
 
 
@@ -53,11 +56,16 @@ def dense_backward(dA, Z, A_prev, W, activation, slope=0.01, need_dA_prev=True):
 
 
 def output_loss(Z, Y, output):
-    """Output layer and loss: sigmoid + cross-entropy or linear + squared error. (J, A, dZ)."""
+    """Output layer and loss (fastnn._registry.OUTPUTS): (J, A, dZ) with J the mean loss."""
     out = lookup(OUTPUTS, output, "output")
     A = out.link(Z)
     J = np.sum(out.loss(Z, Y)) / Z.shape[1]
-    return float(J), A, A - Y
+    return float(J), A, out.gradient(Z, Y)
+
+
+def softmax(Z):
+    """exp(z − max) / Σ exp(z − max) over each column."""
+    return OUTPUTS["softmax"].link(Z)
 
 
 def cross_entropy_cost(AL, Y):
@@ -98,7 +106,7 @@ def _loss_and_gradient(spec, Ws, bs, X, Y, grad_W, grad_b):
     ZL = np.dot(Ws[-1], As[-1]) + bs[-1]
     out = OUTPUTS[spec.output]
     loss = float(np.sum(out.loss(ZL, Y)))
-    dZ = out.link(ZL) - Y
+    dZ = out.gradient(ZL, Y)
     for l in reversed(range(L)):
         grad_W[l][...] = 1.0 / m * np.dot(dZ, As[l].T)
         grad_b[l][...] = 1.0 / m * np.sum(dZ, axis=1, keepdims=True)
@@ -114,8 +122,7 @@ def _l2_term(lambd, state) -> float:
 
 
 def _validation_cost(spec, Ws, bs, X_val, Y_val) -> float:
-    acts = [*spec.activations, "linear"]
-    ZL, _ = forward(X_val, Ws, bs, acts, spec.slope)
+    ZL, _ = forward(X_val, Ws, bs, spec.activations, "linear", spec.slope)
     return float(np.sum(OUTPUTS[spec.output].loss(ZL, Y_val)) / X_val.shape[1])
 
 

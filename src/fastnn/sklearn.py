@@ -310,8 +310,8 @@ class _BaseMLP(BaseEstimator):
             for l, coef in enumerate(self.coefs_)
         ]
         bs = [np.ascontiguousarray(b, dtype=dtype).reshape(-1, 1) for b in self.intercepts_]
-        acts = [self._hidden_activation] * (len(Ws) - 1) + ["linear"]
-        A, _ = kernels.forward(A, Ws, bs, acts, self._leaky_slope)
+        acts = [self._hidden_activation] * (len(Ws) - 1)
+        A, _ = kernels.forward(A, Ws, bs, acts, "linear", self._leaky_slope)
         return A.ravel()
 
 

@@ -14,7 +14,9 @@ enum fnn_activation {
 
 enum fnn_output {
     FNN_OUT_SIGMOID = 0, /* sigmoid unit(s), binary cross-entropy from the logits */
-    FNN_OUT_LINEAR = 1   /* identity, squared error (a − y)² / 2 */
+    FNN_OUT_LINEAR = 1,  /* identity, squared error (a − y)² / 2 */
+    FNN_OUT_SOFTMAX = 2, /* softmax over each column, categorical cross-entropy from the logits */
+    FNN_OUT_RELU = 3     /* max(z, 0), squared error (a − y)² / 2 */
 };
 
 enum fnn_optimizer {

@@ -101,9 +101,10 @@ FNN_CLONES FNN_STATIC FNN_T FNN_NAME(fnn_back_a_row)(FNN_T *dZ, const FNN_T *A, 
     return acc;
 }
 
-/* in place Z -> dZ = g(Z) - Y for the output layer, without the loss (no log1p); the sigmoid
-   is computed exactly as fnn_out_loss computes it, so that recording the cost (which takes
-   that path) leaves the trajectory bit for bit the same */
+/* in place Z -> dZ for an elementwise output layer, without the loss (no log1p): g(Z) - Y, and
+   for a ReLU output (g(Z) - Y)·[Z > 0]; the sigmoid is computed exactly as fnn_out_loss
+   computes it, so that recording the cost (which takes that path) leaves the trajectory bit
+   for bit the same */
 FNN_CLONES FNN_STATIC void FNN_NAME(fnn_out_delta)(FNN_T *Z, const FNN_T *Y, ptrdiff_t count,
                                                int output) {
     ptrdiff_t j;
@@ -113,6 +114,8 @@ FNN_CLONES FNN_STATIC void FNN_NAME(fnn_out_delta)(FNN_T *Z, const FNN_T *Y, ptr
             FNN_T e = FNN_EXP(z >= 0 ? -z : z);
             Z[j] = (z >= 0 ? 1 / (1 + e) : e / (1 + e)) - Y[j];
         }
+    } else if (output == FNN_OUT_RELU) {
+        for (j = 0; j < count; j++) Z[j] = Z[j] > 0 ? Z[j] - Y[j] : 0;
     } else {
         for (j = 0; j < count; j++) Z[j] = Z[j] - Y[j];
     }
@@ -143,9 +146,9 @@ FNN_CLONES FNN_STATIC FNN_T FNN_NAME(fnn_row_sum)(const FNN_T *x, ptrdiff_t m) {
     FNN_T a = z >= 0 ? 1 / (1 + e) : e / (1 + e);                                              \
     total += (double)(z > 0 ? z : 0) - (double)y * z + fnn_log1p(e);
 
-/* Output layer fused with its loss: returns the loss summed in double; writes A = g(Z) and
-   dZ = A - Y, or, with A == NULL, dZ in place of Z (dZ == Z; "omp simd" vectorises that
-   without an alias check). */
+/* Output layer fused with its loss, elementwise outputs (sigmoid, linear, ReLU): returns the
+   loss summed in double; writes A = g(Z) and dZ (A - Y; ReLU: (A - Y)·[Z > 0]), or, with
+   A == NULL, dZ in place of Z (dZ == Z; "omp simd" vectorises that without an alias check). */
 FNN_CLONES FNN_STATIC double FNN_NAME(fnn_out_loss)(const FNN_T *Z, const FNN_T *Y, FNN_T *A,
                                                 FNN_T *dZ, ptrdiff_t count, int output) {
     ptrdiff_t j;
@@ -156,6 +159,14 @@ FNN_CLONES FNN_STATIC double FNN_NAME(fnn_out_loss)(const FNN_T *Z, const FNN_T 
     } else if (output == FNN_OUT_SIGMOID) {
         FNN_PRAGMA(omp simd reduction(+:total))
         for (j = 0; j < count; j++) { FNN_SIGMOID_LOSS A[j] = a; dZ[j] = a - y; }
+    } else if (output == FNN_OUT_RELU) {
+        FNN_PRAGMA(omp simd reduction(+:total))
+        for (j = 0; j < count; j++) {
+            FNN_T z = Z[j], a = z <= 0 ? 0 : z, d = a - Y[j]; /* NaN stays NaN */
+            if (A != NULL) A[j] = a;
+            dZ[j] = z > 0 ? d : 0;
+            total += 0.5 * d * d;
+        }
     } else if (A == NULL) {
         FNN_PRAGMA(omp simd reduction(+:total))
         for (j = 0; j < count; j++) { FNN_T d = Z[j] - Y[j]; dZ[j] = d; total += 0.5 * d * d; }
@@ -171,6 +182,97 @@ FNN_CLONES FNN_STATIC double FNN_NAME(fnn_out_loss)(const FNN_T *Z, const FNN_T 
     return total;
 }
 #undef FNN_SIGMOID_LOSS
+
+/* Softmax output over the columns of the C×m logits Z (row-major, leading dimension m), fused
+   with the categorical cross-entropy: per column, with μ = max_c z_c and S = Σ_c exp(z_c − μ),
+   a_c = exp(z_c − μ) / S and loss = Σ_c y_c·(log S − (z_c − μ)), which is Σ_c y_c·(lse(z) − z_c)
+   and finite for any finite z. Vectorised along m, FNN_SOFTMAX_BLOCK columns at a time (the
+   column maxima and sums live on the stack). Y (C×m, leading dimension ldy) may be NULL
+   (inference: A only). Writes A = softmax(Z) unless A is NULL, and dZ = A − Y unless dZ is NULL;
+   dZ may be Z itself (in place). Returns Σ loss (in double) when want_loss, else 0. A NaN in a
+   column gives NaN there (and in the loss); +inf gives NaN too (inf − inf). */
+#ifndef FNN_SOFTMAX_BLOCK
+#define FNN_SOFTMAX_BLOCK 256
+#endif
+FNN_CLONES FNN_STATIC double FNN_NAME(fnn_softmax)(const FNN_T *Z, const FNN_T *Y, ptrdiff_t ldy,
+                                               FNN_T *A, FNN_T *dZ, int C, ptrdiff_t m,
+                                               int want_loss) {
+    FNN_T mx[FNN_SOFTMAX_BLOCK], sum[FNN_SOFTMAX_BLOCK];
+    double yz[FNN_SOFTMAX_BLOCK], ysum[FNN_SOFTMAX_BLOCK];
+    double total = 0;
+    FNN_T *E = A != NULL ? A : dZ; /* exp(z − μ), then the probabilities */
+    ptrdiff_t j0, j, B;
+    int c;
+    for (j0 = 0; j0 < m; j0 += FNN_SOFTMAX_BLOCK) {
+        B = m - j0 < FNN_SOFTMAX_BLOCK ? m - j0 : FNN_SOFTMAX_BLOCK;
+        const FNN_T *z0 = Z + j0;
+        for (j = 0; j < B; j++) { mx[j] = z0[j]; sum[j] = 0; yz[j] = 0; ysum[j] = 0; }
+        for (c = 1; c < C; c++) {
+            const FNN_T *zc = z0 + (ptrdiff_t)c * m;
+            for (j = 0; j < B; j++) mx[j] = zc[j] > mx[j] ? zc[j] : mx[j];
+        }
+        for (c = 0; c < C; c++) {
+            const FNN_T *zc = z0 + (ptrdiff_t)c * m;
+            FNN_T *ec = E + j0 + (ptrdiff_t)c * m;
+            if (want_loss) {
+                const FNN_T *yc = Y + j0 + (ptrdiff_t)c * ldy;
+                for (j = 0; j < B; j++) {
+                    FNN_T d = zc[j] - mx[j];
+                    yz[j] += (double)yc[j] * d;
+                    ysum[j] += yc[j];
+                    ec[j] = FNN_EXP(d);
+                    sum[j] += ec[j];
+                }
+            } else {
+                for (j = 0; j < B; j++) { ec[j] = FNN_EXP(zc[j] - mx[j]); sum[j] += ec[j]; }
+            }
+        }
+        if (want_loss) {
+            for (j = 0; j < B; j++) total += ysum[j] * fnn_log((double)sum[j]) - yz[j];
+        }
+        for (c = 0; c < C; c++) {
+            FNN_T *ec = E + j0 + (ptrdiff_t)c * m;
+            if (dZ == NULL) {
+                for (j = 0; j < B; j++) ec[j] = ec[j] / sum[j];
+            } else {
+                const FNN_T *yc = Y + j0 + (ptrdiff_t)c * ldy;
+                FNN_T *dc = dZ + j0 + (ptrdiff_t)c * m;
+                if (A == NULL) {
+                    for (j = 0; j < B; j++) dc[j] = ec[j] / sum[j] - yc[j];
+                } else {
+                    for (j = 0; j < B; j++) { FNN_T a = ec[j] / sum[j]; ec[j] = a; dc[j] = a - yc[j]; }
+                }
+            }
+        }
+    }
+    return total;
+}
+
+/* The output layer over an n×m block of logits Z (leading dimension m) and labels Y (leading
+   dimension ldy), whatever the output: A and dZ as fnn_out_loss / fnn_softmax write them (A may
+   be NULL; dZ may be Z); returns Σ loss when want_loss, else 0 (and then, for an elementwise
+   output without A, takes fnn_out_delta's path, with no log1p). Without A and the loss, dZ
+   must be Z. Y may be NULL only for a softmax without dZ (inference). */
+FNN_CLONES FNN_STATIC double FNN_NAME(fnn_output)(FNN_T *Z, const FNN_T *Y, ptrdiff_t ldy,
+                                              FNN_T *A, FNN_T *dZ, int n, ptrdiff_t m,
+                                              int output, int want_loss) {
+    double total = 0;
+    int i;
+    if (output == FNN_OUT_SOFTMAX) return FNN_NAME(fnn_softmax)(Z, Y, ldy, A, dZ, n, m, want_loss);
+    if (ldy == m) { /* one contiguous block */
+        ldy = (ptrdiff_t)n * m;
+        m = ldy;
+        n = 1;
+    }
+    for (i = 0; i < n; i++) {
+        ptrdiff_t r = (ptrdiff_t)i * m;
+        if (want_loss || A != NULL)
+            total += FNN_NAME(fnn_out_loss)(Z + r, Y + (ptrdiff_t)i * ldy, A ? A + r : NULL, dZ + r, m, output);
+        else
+            FNN_NAME(fnn_out_delta)(Z + r, Y + (ptrdiff_t)i * ldy, m, output);
+    }
+    return want_loss ? total : 0;
+}
 
 /* the course's cost from probabilities, summed in double: a term whose weight is exactly 0
    contributes 0 (a = 0 with y = 0 gives 0, not 0·log 0 = NaN) */
