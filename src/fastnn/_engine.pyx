@@ -55,6 +55,8 @@ from fastnn._spec import TrainResult, theta_layout
 cnp.import_array()
 
 cdef extern from "fnn_random.h":
+    enum:
+        FNN_MT_N
     ctypedef struct fnn_mt19937:
         uint32_t key[624]
         int pos
@@ -91,8 +93,11 @@ cdef struct Spec:
     long long cost_every
     long long seed
     bint early_stopping
+    bint plateau          # stop when the training cost plateaus (scikit-learn without
+                          # early_stopping); exclusive with early_stopping
     long long n_iter_no_change
     double tol
+    double loss_scale     # multiplies the loss part of the costs (not the gradient)
     double divergence_factor
     bint fused
     bint gram
@@ -112,6 +117,8 @@ cdef struct Data:
     void* Xb              # batch workspace: X's batch columns, in X's layout, ld = n_x or cols
     void* Yb              # Y's batch columns (n_L, cols)
     int32_t* perm         # the epoch's permutation (m)
+    int32_t* perm_next    # with a shuffle stream: the next epoch's order is composed here
+    fnn_mt19937* stream   # scikit-learn's one shuffle stream across epochs (NULL: reseed)
 
 cdef struct Saved:       # a copy of the training state: θ[start:], the optimizer's v and s,
     void* theta           # the Gram path's S (each NULL where there is none), the counters
@@ -144,8 +151,9 @@ cdef struct Outcome:
     Py_ssize_t n_costs, cap_costs
     double* vcosts
     Py_ssize_t n_vcosts, cap_vcosts
-    double final_cost, first_cost, diverged_cost, best_cost
-    long long t, epoch, diverged_at, no_improvement
+    double final_cost, first_cost, diverged_cost, best_cost, best_loss
+    long long t, epoch, diverged_at, no_improvement  # no_improvement: of the validation
+                                                     # costs, or of the training costs (plateau)
     bint stopped_early, out_of_memory
 
 
@@ -281,6 +289,17 @@ cdef void _gather(Net* net, Data* d, const floating* X, Py_ssize_t start, int cn
     cdef const int32_t* idx = d.perm + start
     gather(X, d.ldx, d.x_rowmajor, idx, cnt, net.dims[0], <floating*>d.Xb)
     gather(<const floating*>d.Y, d.m, True, idx, cnt, net.dims[net.L], <floating*>d.Yb)
+
+
+cdef void _next_order(Data* d, int m) noexcept nogil:
+    """scikit-learn's shuffle: the order so far permuted by the stream's permutation(m),
+    order'[i] = order[p[i]], composed into perm_next, which then becomes perm."""
+    cdef int32_t* p = d.perm_next
+    cdef int i
+    fnn_legacy_permutation_i32(d.stream, p, m)
+    for i in range(m):
+        p[i] = d.perm[p[i]]
+    d.perm_next, d.perm = d.perm, p
 
 
 cdef double _validation_cost(Net* net, Data* d, Buffers* buf,
@@ -430,11 +449,13 @@ cdef object _run(floating* theta, Net* net, Spec* spec, Data* d, Buffers* buf, O
                         _gram_forward(net, Z1, m, outs)
                     else:
                         _forward(net, X, d.ldx, d.x_rowmajor, m, outs, 0)
-                    total = _output(net, Y, m, want_cost)
+                    total = spec.loss_scale * _output(net, Y, m, want_cost)
                     if want_cost:
                         cost = (total + _l2_term(spec, theta, buf.n_w)) / m
                         if not _passes(spec, buf, out, theta, cost, E, record):
                             break
+                        if spec.plateau:
+                            stop = _plateau(spec, out, cost)
                     if spec.early_stopping and record:
                         if not _early_stopping(spec, buf, out, theta,
                                                _validation_cost(net, d, buf, Xv)):
@@ -456,8 +477,11 @@ cdef object _run(floating* theta, Net* net, Spec* spec, Data* d, Buffers* buf, O
                     # --- one epoch of mini-batches through the epoch's permutation
                     _keep(buf, &buf.start, theta, out, True)
                     in_epoch = True
-                    fnn_mt_seed(&rng, <uint32_t>(spec.seed + 1 + E))
-                    fnn_legacy_permutation_i32(&rng, d.perm, m)
+                    if d.stream != NULL:
+                        _next_order(d, m)
+                    else:
+                        fnn_mt_seed(&rng, <uint32_t>(spec.seed + 1 + E))
+                        fnn_legacy_permutation_i32(&rng, d.perm, m)
                     total = 0
                     start = 0
                     while start < m:
@@ -466,7 +490,7 @@ cdef object _run(floating* theta, Net* net, Spec* spec, Data* d, Buffers* buf, O
                         ld = cnt if d.x_rowmajor else net.dims[0]
                         _forward(net, Xb, ld, d.x_rowmajor, cnt, outs, 0)
                         if want_cost:
-                            total += _output(net, Yb, cnt, True)
+                            total += spec.loss_scale * _output(net, Yb, cnt, True)
                             total += _l2_term(spec, theta, buf.n_w)
                         else:
                             _output(net, Yb, cnt, False)
@@ -486,6 +510,8 @@ cdef object _run(floating* theta, Net* net, Spec* spec, Data* d, Buffers* buf, O
                         cost = total / m
                         if not _passes(spec, buf, out, theta, cost, E, record):
                             break
+                        if spec.plateau:
+                            stop = _plateau(spec, out, cost)
                     if spec.early_stopping:
                         if not _early_stopping(spec, buf, out, theta,
                                                _validation_cost(net, d, buf, Xv)):
@@ -550,6 +576,19 @@ cdef void _rebase_S(Buffers* buf, floating* S) noexcept nogil:
         S[i] = 0
 
 
+cdef inline bint _improve(Spec* spec, Outcome* out, double* best, double cost) noexcept nogil:
+    """scikit-learn's count: a cost above the best minus tol is one more without improvement
+    (any other resets out.no_improvement); True when the cost is a new best (then kept)."""
+    if cost > best[0] - spec.tol:
+        out.no_improvement += 1
+    else:
+        out.no_improvement = 0
+    if cost < best[0]:
+        best[0] = cost
+        return True
+    return False
+
+
 cdef bint _early_stopping(Spec* spec, Buffers* buf, Outcome* out, floating* theta,
                           double vcost) noexcept nogil:
     """Record a validation cost of the live state; keep the state with the best one; set
@@ -558,16 +597,22 @@ cdef bint _early_stopping(Spec* spec, Buffers* buf, Outcome* out, floating* thet
     if not _push(&out.vcosts, &out.n_vcosts, &out.cap_vcosts, vcost):
         out.out_of_memory = True
         return False
-    if vcost > out.best_cost - spec.tol:
-        out.no_improvement += 1
-    else:
-        out.no_improvement = 0
-    if vcost < out.best_cost:
-        out.best_cost = vcost
+    if _improve(spec, out, &out.best_cost, vcost):
         _keep(buf, &buf.best, theta, out, True)
     if out.no_improvement >= spec.n_iter_no_change:
         out.stopped_early = True
     return True
+
+
+cdef bint _plateau(Spec* spec, Outcome* out, double cost) noexcept nogil:
+    """scikit-learn's stopping rule without early_stopping, on the epoch's training cost: a
+    cost above the best so far minus tol is one more epoch without improvement (any other
+    resets the count); True (out.stopped_early) once there are more than n_iter_no_change in
+    a row. Nothing is restored: the run ends with the last epoch's state."""
+    _improve(spec, out, &out.best_loss, cost)
+    if out.no_improvement > spec.n_iter_no_change:
+        out.stopped_early = True
+    return out.stopped_early
 
 
 cdef double _checked_rate(object rate) except? -1:
@@ -633,6 +678,31 @@ cdef void _fill_saved(Saved* saved, object arrays, Py_ssize_t start, object S):
     saved.start = start
 
 
+cdef void _load_stream(fnn_mt19937* rng, tuple state) except *:
+    """A numpy RandomState's legacy state ('MT19937', key, pos, has_gauss, gauss) into rng."""
+    if len(state) < 3 or state[0] != "MT19937":
+        raise ValueError(f"shuffle_state must be a RandomState's get_state(); got {state!r:.60}")
+    key = np.asarray(state[1], dtype=np.uint32)
+    pos = int(state[2])
+    if key.shape != (FNN_MT_N,) or not 0 <= pos <= FNN_MT_N:
+        raise ValueError("shuffle_state must hold 624 words and a position in [0, 624]")
+    cdef uint32_t[::1] words = np.ascontiguousarray(key)
+    cdef int i
+    for i in range(FNN_MT_N):
+        rng.key[i] = words[i]
+    rng.pos = pos
+
+
+cdef tuple _stream_state(fnn_mt19937* rng, tuple before):
+    """rng as a RandomState's state, keeping the cached Gaussian of ``before``."""
+    key = np.empty(FNN_MT_N, np.uint32)
+    cdef uint32_t[::1] words = key
+    cdef int i
+    for i in range(FNN_MT_N):
+        words[i] = rng.key[i]
+    return ("MT19937", key, rng.pos, *before[3:])
+
+
 def train(spec, X, Y, state, callback=None, validation=None):
     """Run ``spec`` (a fastnn._spec.TrainSpec) on ``state`` (a TrainState: θ and the optimizer
     state, updated in place, with state.t and state.epoch) over X (n_x, m), any BLAS-readable
@@ -669,9 +739,10 @@ def train(spec, X, Y, state, callback=None, validation=None):
     if batch:
         Xb = np.empty(dims[0] * cols, dtype)
         Yb = np.empty(dims[-1] * cols, dtype)
-        perm = np.empty(m, np.int32)
+        perm = np.arange(m, dtype=np.int32)  # a shuffle stream's first order
+        perm_next = np.empty(m, np.int32) if spec.shuffle_state is not None else None
     else:
-        Xb = Yb = perm = None
+        Xb = Yb = perm = perm_next = None
     snap = _saved_arrays(state, True)
     epoch_start = _saved_arrays(state, bool(batch))
     best = _saved_arrays(state, validation is not None)
@@ -699,6 +770,7 @@ def train(spec, X, Y, state, callback=None, validation=None):
     cdef Net net
     cdef Spec s
     cdef Data d
+    cdef fnn_mt19937 stream
     cdef Buffers buf
     cdef Outcome out
     memset(&net, 0, sizeof(Net))
@@ -757,8 +829,10 @@ def train(spec, X, Y, state, callback=None, validation=None):
         s.cost_every = spec.cost_every
         s.seed = spec.seed
         s.early_stopping = validation is not None
+        s.plateau = spec.stop_on_plateau
         s.n_iter_no_change = spec.n_iter_no_change
         s.tol = spec.tol
+        s.loss_scale = spec.loss_scale
         s.divergence_factor = spec.divergence_factor
         s.fused = spec.fused
         s.gram = gram
@@ -778,6 +852,11 @@ def train(spec, X, Y, state, callback=None, validation=None):
         d.Xb = _ptr(Xb)
         d.Yb = _ptr(Yb)
         d.perm = <int32_t*>_ptr(perm)
+        d.perm_next = <int32_t*>_ptr(perm_next)
+        d.stream = NULL
+        if perm_next is not None:
+            _load_stream(&stream, spec.shuffle_state)
+            d.stream = &stream
 
         buf.theta = _ptr(state.theta)
         buf.grad = _ptr(grad)
@@ -800,6 +879,7 @@ def train(spec, X, Y, state, callback=None, validation=None):
         out.final_cost = float("nan")
         out.diverged_cost = float("nan")
         out.best_cost = float("inf")
+        out.best_loss = float("inf")
         out.diverged_at = -1
         decay_fn = spec.decay if callable(spec.decay) else None
         epoch0 = state.epoch
@@ -822,6 +902,7 @@ def train(spec, X, Y, state, callback=None, validation=None):
             best_cost=out.best_cost,
             best_epoch=buf.best.epoch if out.best_cost < INFINITY else -1,
             stopped_early=bool(out.stopped_early),
+            shuffle_state=_stream_state(&stream, spec.shuffle_state) if d.stream else None,
         )
     finally:
         PyMem_Free(ptrs)

@@ -29,6 +29,7 @@ from fastnn._rows cimport (
     FNN_OPT_ADAM,
     FNN_OPT_GD,
     FNN_OPT_MOMENTUM,
+    FNN_OPT_SKLEARN_ADAM,
     FNN_OUT_LINEAR,
     FNN_OUT_RELU,
     FNN_OUT_SIGMOID,
@@ -66,7 +67,12 @@ NATIVE_IDS = {
         "softmax": FNN_OUT_SOFTMAX,
         "relu": FNN_OUT_RELU,
     },
-    "optimizer": {"gd": FNN_OPT_GD, "momentum": FNN_OPT_MOMENTUM, "adam": FNN_OPT_ADAM},
+    "optimizer": {
+        "gd": FNN_OPT_GD,
+        "momentum": FNN_OPT_MOMENTUM,
+        "adam": FNN_OPT_ADAM,
+        "sklearn_adam": FNN_OPT_SKLEARN_ADAM,
+    },
     "decay": {
         "inverse": FNN_DECAY_INVERSE,
         "scheduled": FNN_DECAY_SCHEDULED,

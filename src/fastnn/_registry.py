@@ -208,6 +208,16 @@ def _adam_step(theta, grad, state, lr, t, hp):
     theta -= lr * v_corrected / (np.sqrt(s_corrected) + hp["epsilon"])
 
 
+def _sklearn_adam_step(theta, grad, state, lr, t, hp):
+    # scikit-learn's AdamOptimizer: the bias correction folded into the step size
+    v, s = state
+    beta1, beta2 = hp["beta1"], hp["beta2"]
+    v[...] = beta1 * v + (1 - beta1) * grad
+    s[...] = beta2 * s + (1 - beta2) * grad**2
+    lr_t = lr * np.sqrt(1 - beta2**t) / (1 - beta1**t)
+    theta -= lr_t * v / (np.sqrt(s) + hp["epsilon"])
+
+
 OPTIMIZERS: dict[str, Optimizer] = {
     o.name: o
     for o in (
@@ -222,6 +232,15 @@ OPTIMIZERS: dict[str, Optimizer] = {
             _adam_step,
             "v ← β1·v + (1 − β1)·g; s ← β2·s + (1 − β2)·g²; "
             "θ ← θ − α·(v / (1 − β1ᵗ)) / (√(s / (1 − β2ᵗ)) + ε)",
+            decay="beta1",
+        ),
+        Optimizer(
+            "sklearn_adam",
+            3,
+            2,
+            _sklearn_adam_step,
+            "v, s as adam; θ ← θ − α_t·v / (√s + ε) with α_t = α·√(1 − β2ᵗ) / (1 − β1ᵗ) "
+            "(scikit-learn's)",
             decay="beta1",
         ),
     )

@@ -20,6 +20,7 @@ cdef extern from "fnn_ids.h":
         FNN_OPT_GD
         FNN_OPT_MOMENTUM
         FNN_OPT_ADAM
+        FNN_OPT_SKLEARN_ADAM
         FNN_DECAY_NONE
         FNN_DECAY_INVERSE
         FNN_DECAY_SCHEDULED

@@ -48,7 +48,10 @@ class TrainSpec:
     epoch's start. With validation data, its cost (the mean loss, no L2) is computed after
     every epoch of a mini-batch run and at every recorded epoch of a full-batch run; when it
     has not improved by ``tol`` for ``n_iter_no_change`` of them the run stops, and a run that
-    ends without an exception restores the state with the best validation cost.
+    ends without an exception restores the state with the best validation cost. Without
+    validation data, ``stop_on_plateau`` applies scikit-learn's rule to the training cost of
+    every epoch (which cost_every = 1 computes): more than ``n_iter_no_change`` epochs in a row
+    whose cost is not below the best so far minus ``tol`` stop the run, keeping its last state.
     """
 
     activations: tuple[str, ...]  # one per hidden layer
@@ -70,6 +73,15 @@ class TrainSpec:
     seed: int = 0
     n_iter_no_change: int = 10
     tol: float = 1e-4
+    stop_on_plateau: bool = False
+    # multiplies the loss part of every cost (not the L2 part, not the gradient): scikit-learn's
+    # MLPRegressor reports its squared error averaged over the outputs, loss_scale = 1 / n_L
+    loss_scale: float = 1.0
+    # a numpy RandomState's legacy state (RandomState.get_state()) whose one stream shuffles
+    # every epoch, as scikit-learn's MLP does: the run starts from the order 0..m−1 and epoch
+    # e's order is epoch e − 1's permuted by the stream's permutation(m); None: epoch E shuffles
+    # with RandomState(seed + 1 + E) (the course's). TrainResult.shuffle_state continues it.
+    shuffle_state: tuple | None = field(default=None, compare=False, repr=False)
     gram: bool = False  # full-batch gd without L2 or validation: layer 1 through XᵀX
     divergence_factor: float = DIVERGENCE_FACTOR
 
@@ -202,3 +214,4 @@ class TrainResult:
     best_cost: float = float("inf")  # the best validation cost
     best_epoch: int = -1  # the epoch count of the state with the best validation cost
     stopped_early: bool = False
+    shuffle_state: tuple | None = None  # the stream's state after the run (spec.shuffle_state)

@@ -88,6 +88,9 @@ def make_spec(
     validating: bool = False,
     n_iter_no_change=10,
     tol=1e-4,
+    stop_on_plateau=False,
+    loss_scale=1.0,
+    shuffle_state=None,
     divergence_factor=DIVERGENCE_FACTOR,
     path="auto",
 ) -> TrainSpec:
@@ -125,6 +128,19 @@ def make_spec(
     if path not in PATHS:
         valid = ", ".join(repr(p) for p in PATHS)
         raise ValueError(f"path must be one of {valid}; got {path!r}")
+    if not isinstance(stop_on_plateau, (bool, np.bool_)):
+        raise TypeError(f"stop_on_plateau must be True or False; got {stop_on_plateau!r}")
+    loss_scale = _check_real(loss_scale, "loss_scale", low=0, low_open=True)
+    if shuffle_state is not None and mini_batch_size is None:
+        raise ValueError(
+            "a shuffle stream (shuffle_rng) shuffles mini-batches: give mini_batch_size"
+        )
+    if stop_on_plateau and (validating or cost_every != 1):
+        raise ValueError(
+            "stop_on_plateau watches the training cost of every epoch, without validation data "
+            f"(which stops on the validation cost): it needs cost_every=1 and no validation; got "
+            f"cost_every={cost_every!r}" + (" and validation" if validating else "")
+        )
     if validating and mini_batch_size is None and cost_every == 0:
         raise ValueError(
             "early stopping in full-batch training checks the validation cost at each recorded "
@@ -162,6 +178,9 @@ def make_spec(
         seed=seed,
         n_iter_no_change=n_iter_no_change,
         tol=tol,
+        stop_on_plateau=bool(stop_on_plateau),
+        loss_scale=loss_scale,
+        shuffle_state=shuffle_state,
         gram=gram,
         divergence_factor=float(divergence_factor),
     )

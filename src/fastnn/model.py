@@ -65,6 +65,8 @@ _OPTIONS = (
     "lambd",
     "n_iter_no_change",
     "tol",
+    "stop_on_plateau",
+    "loss_scale",
     "divergence_factor",
 )
 
@@ -90,6 +92,7 @@ class _FitRequest(NamedTuple):
     validation: object = None
     validation_fraction: object = None
     partial: bool = False
+    shuffle_rng: np.random.RandomState | None = None
 
 
 def _check_choice(value, name: str, choices) -> str:
@@ -139,6 +142,9 @@ class Model:
     best_cost_ : float or None
         The best of them, whose state the model holds; None without validation or after a
         divergence.
+    stopped_early_ : bool
+        Whether the last fit stopped before its last epoch, by early stopping on the
+        validation cost or by ``stop_on_plateau``.
     parameters : dict
         W1, b1, …, WL, bL (copies), in the course's shapes.
     classes_ : ndarray of str or None
@@ -196,6 +202,7 @@ class Model:
         self._lock = threading.Lock()
         self.validation_costs_: list[float] = []
         self.best_cost_: float | None = None
+        self.stopped_early_ = False
         self.classes_: np.ndarray | None = None
         dims = self.layer_dims
         self._state = TrainState(dims, self.dtype)  # θ (W then b: zeros), optimizer state
@@ -318,6 +325,9 @@ class Model:
         validation_fraction: float | None = None,
         n_iter_no_change: int = 10,
         tol: float = 1e-4,
+        stop_on_plateau: bool = False,
+        shuffle_rng: np.random.RandomState | None = None,
+        loss_scale: float = 1.0,
         divergence_factor: float = DIVERGENCE_FACTOR,
     ) -> Model:
         """Train from the current parameters, entirely in compiled code (the GIL released).
@@ -330,8 +340,11 @@ class Model:
         generator), then steps through full batches and the remainder. ``seed`` defaults to
         the model's ``seed`` (a warm start: to the seed the optimizer started with);
         ``seed=10`` reproduces the course's Optimization notebook, which starts at 10 and adds
-        1 before each epoch. Give X with its examples contiguous (F order, ``X_rows.T``): each
-        batch is gathered from it in place.
+        1 before each epoch. ``shuffle_rng`` (a ``np.random.RandomState``) shuffles as
+        scikit-learn's MLP does instead: the fit starts from the order 0..m−1 and each epoch
+        permutes the previous order by ``shuffle_rng.permutation(m)``, advancing that generator
+        (when the fit commits). Give X with its examples contiguous (F order, ``X_rows.T``):
+        each batch is gathered from it in place.
 
         **Updates** (the course's formulas; t counts steps from 1):
         ``optimizer="gd"``: W ← W − α·dW; ``"momentum"``: v = β·v + (1 − β)·dW, W ← W − α·v;
@@ -354,7 +367,9 @@ class Model:
         **Costs.** ``costs_`` records the cost every ``cost_every`` iterations (epochs), from 0:
         for full batch the cost of the parameters before that iteration's step; for mini-batches
         the course's epoch cost, Σ over the epoch's batches of the summed loss (plus
-        (λ/2)·Σ‖W‖² per batch), divided by m. ``print_cost`` prints each one ("Cost after
+        (λ/2)·Σ‖W‖² per batch), divided by m; ``loss_scale`` multiplies the loss part (not
+        the L2 part, not the gradient: scikit-learn's MLPRegressor averages its squared error
+        over the n_L outputs, ``loss_scale=1/n_L``). ``print_cost`` prints each one ("Cost after
         iteration i: J" or "Cost after epoch i: J"); ``callback(i, cost)`` runs at the same
         moments.
 
@@ -364,7 +379,10 @@ class Model:
         batch: at every recorded iteration) into ``validation_costs_``; training stops when it
         has not improved by ``tol`` for ``n_iter_no_change`` of them, and the model is then as it
         was at the best one (``best_cost_``): parameters, optimizer state and counters, so
-        ``n_iter_`` counts the epochs up to it.
+        ``n_iter_`` counts the epochs up to it. Without validation, ``stop_on_plateau=True``
+        (with ``cost_every=1``) applies scikit-learn's rule to the training cost instead:
+        training stops after more than ``n_iter_no_change`` epochs in a row whose cost is not
+        below the best so far minus ``tol``, keeping the last epoch's state.
 
         **Errors.** Ctrl-C stops within a fraction of a second and re-raises KeyboardInterrupt,
         keeping the state of the last completed iteration (mini-batches: epoch). Divergence: a
@@ -389,10 +407,13 @@ class Model:
         if num_epochs is None:
             num_iterations = 3000 if num_iterations is None else num_iterations
             num_epochs = check_count(num_iterations, "num_iterations")
+        if shuffle_rng is not None and not isinstance(shuffle_rng, np.random.RandomState):
+            raise TypeError(f"shuffle_rng must be a numpy RandomState or None; got {shuffle_rng!r}")
         self._fit(
             _FitRequest(
                 X, Y, learning_rate, num_epochs, print_cost, cost_every, callback, path,
                 warm_start, _options(locals()), validation, validation_fraction,
+                shuffle_rng=shuffle_rng,
             )
         )  # fmt: skip
         return self
@@ -502,6 +523,7 @@ class Model:
             epoch0=state.epoch,
             validating=val is not None,
             path=r.path,
+            shuffle_state=None if r.shuffle_rng is None else r.shuffle_rng.get_state(),
             **options,
         )
         unit = "epoch" if spec.mini_batch_size else "iteration"
@@ -528,6 +550,9 @@ class Model:
             self.costs_, self.n_iter_ = result.costs, result.n_done
         self.validation_costs_ = result.validation_costs
         self.best_cost_ = result.best_cost if result.best_epoch >= 0 and not diverged else None
+        self.stopped_early_ = result.stopped_early
+        if r.shuffle_rng is not None:
+            r.shuffle_rng.set_state(result.shuffle_state)
         if diverged:
             raise _training.divergence_error(spec, result, state)
         if result.pending is not None:

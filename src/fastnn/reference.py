@@ -105,7 +105,7 @@ def _loss_and_gradient(spec, Ws, bs, X, Y, grad_W, grad_b):
         Zs.append(Z)
     ZL = np.dot(Ws[-1], As[-1]) + bs[-1]
     out = OUTPUTS[spec.output]
-    loss = float(np.sum(out.loss(ZL, Y)))
+    loss = spec.loss_scale * float(np.sum(out.loss(ZL, Y)))
     dZ = out.gradient(ZL, Y)
     for l in reversed(range(L)):
         grad_W[l][...] = 1.0 / m * np.dot(dZ, As[l].T)
@@ -197,8 +197,21 @@ def train(spec, X, Y, state, callback=None, validation=None):
         result.stopped_early = validate.no_improvement >= spec.n_iter_no_change
         return result.stopped_early
 
+    def plateau(cost):
+        """scikit-learn's rule on the training cost: True after more than n_iter_no_change
+        epochs in a row not below the best minus tol."""
+        plateau.no_improvement = plateau.no_improvement + 1 if cost > plateau.best - spec.tol else 0
+        plateau.best = min(plateau.best, cost)
+        result.stopped_early = plateau.no_improvement > spec.n_iter_no_change
+        return result.stopped_early
+
+    plateau.no_improvement, plateau.best = 0, float("inf")
     validate.no_improvement, validate.best = 0, None
     snap, epoch_start = keep(), None
+    stream, order = None, np.arange(m)
+    if spec.shuffle_state is not None and spec.mini_batch_size:
+        stream = np.random.RandomState()
+        stream.set_state(spec.shuffle_state)
     try:
         for e in range(spec.num_epochs):
             E = E0 + e
@@ -216,6 +229,7 @@ def train(spec, X, Y, state, callback=None, validation=None):
                     if not passes(total / m, E, record):
                         break
                     snap = keep()
+                    stop = spec.stop_on_plateau and plateau(total / m)
                 if validation is not None and record:
                     stop = validate()
                 if not stop:
@@ -223,7 +237,11 @@ def train(spec, X, Y, state, callback=None, validation=None):
                     state.epoch = E + 1
             else:
                 epoch_start = keep()
-                perm = np.random.RandomState(spec.seed + 1 + E).permutation(m)
+                if stream is not None:  # scikit-learn's: the last order, permuted again
+                    order = order[stream.permutation(m)]
+                    perm = order
+                else:
+                    perm = np.random.RandomState(spec.seed + 1 + E).permutation(m)
                 total = 0.0
                 for start in range(0, m, spec.mini_batch_size):
                     idx = perm[start : start + spec.mini_batch_size]
@@ -234,6 +252,7 @@ def train(spec, X, Y, state, callback=None, validation=None):
                     if not passes(total / m, E, record):
                         break
                     snap = keep()
+                    stop = spec.stop_on_plateau and plateau(total / m)
                 if validation is not None:
                     stop = validate()
             if record and callback is not None:
@@ -250,6 +269,8 @@ def train(spec, X, Y, state, callback=None, validation=None):
         restore(validate.best)
     state.cost0 = result.first_cost
     result.n_done = state.epoch - E0
+    if stream is not None:
+        result.shuffle_state = stream.get_state()
     return result
 
 

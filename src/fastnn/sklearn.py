@@ -1,8 +1,11 @@
 """scikit-learn estimators over :class:`fastnn.Model`: ``MLPClassifier`` and ``MLPRegressor``.
 
 They follow scikit-learn's conventions (``X`` of shape (n_samples, n_features), ``y`` of shape
-(n_samples,), ``get_params``/``set_params``/``clone``, pipelines, grid search, pickling) and name
-their parameters like :class:`sklearn.neural_network.MLPClassifier` where the meaning is the same.
+(n_samples,) or (n_samples, n_outputs), ``get_params``/``set_params``/``clone``, pipelines, grid
+search, pickling) and name their parameters like :class:`sklearn.neural_network.MLPClassifier`
+where the meaning is the same. As there, the classifier takes any number of classes (a softmax
+output for more than two) and multi-label indicator targets (one sigmoid per label), and the
+regressor any number of targets.
 
 The training is fastnn's: **full-batch gradient descent**, entirely in compiled code, with a
 constant learning rate, no L2 penalty, no mini-batches, no momentum/Adam, no early stopping.
@@ -23,6 +26,8 @@ import numpy as np
 
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.preprocessing import LabelBinarizer
     from sklearn.utils import check_random_state
     from sklearn.utils.multiclass import check_classification_targets
     from sklearn.utils.validation import check_is_fitted, column_or_1d
@@ -37,36 +42,35 @@ except ImportError:  # pragma: no cover - scikit-learn 1.3 to 1.5
         return estimator._validate_data(X, y, reset=reset, **kwargs)
 
 
-from scipy.special import expit, log_expit
+from scipy.special import expit, log_expit, log_softmax, softmax
 
 from fastnn._dispatch import kernels
 from fastnn._registry import ACTIVATIONS as _ACTIVATIONS
 from fastnn._registry import INITS as _INITS
-from fastnn._registry import check_slope
-from fastnn._validation import as_matrix, check_dtype
+from fastnn._registry import OUTPUTS, check_slope
+from fastnn._validation import as_matrix, check_dtype, check_layer_dims
 from fastnn.model import Model
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
 #: scikit-learn's activation names (plus "leaky_relu") -> fastnn's.
 ACTIVATIONS = {a.sklearn_name: a.name for a in _ACTIVATIONS.values()}
-#: fastnn's initialisations, plus "auto" (He for relu-like activations, Xavier otherwise).
+#: fastnn's initialisations, plus "auto" (scikit-learn's Glorot uniform, biases included).
 INITS = ("auto", *_INITS)
-
-MULTICLASS_MESSAGE = (
-    "Only binary classification is supported. The type of the target is multiclass "
-    "({n} classes: {preview}): multi-class classification needs a softmax output, which fastnn "
-    "does not have yet. Train one binary classifier per class, e.g. with "
-    "sklearn.multiclass.OneVsRestClassifier(fastnn.sklearn.MLPClassifier())."
-)
+#: the solvers fastnn has of scikit-learn's MLP
+SOLVERS = ("adam",)
 
 
-def _check_number(value, name: str, *, low: float, low_open: bool = True) -> float:
+def _check_number(
+    value, name: str, *, low: float, low_open: bool = True, high: float = math.inf
+) -> float:
+    """A finite number above ``low`` (or at it, unless ``low_open``) and below ``high``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number; got {value!r}")
     value = float(value)
-    if not np.isfinite(value) or value < low or (low_open and value == low):
+    if not np.isfinite(value) or value < low or (low_open and value == low) or value >= high:
         bound = f"> {low}" if low_open else f">= {low}"
+        bound += f" and < {high}" if high < math.inf else ""
         raise ValueError(f"{name} must be a finite number {bound}; got {value!r}")
     return value
 
@@ -79,37 +83,121 @@ def _check_int(value, name: str, *, low: int) -> int:
     return int(value)
 
 
-class _BaseMLP(BaseEstimator):
-    """Shared parameter checks, training and forward pass; subclasses choose the output layer."""
+# The parameters and notes both estimators' docstrings share (inserted at the end of the module).
+_PARAMETERS_DOC = """Parameters
+    ----------
+    hidden_layer_sizes : int or tuple of int, default=(100,)
+        Units of each hidden layer. ``()``: no hidden layer (logistic or linear regression).
+    activation : {"relu", "leaky_relu", "tanh", "logistic", "identity"}, default="relu"
+        Activation of every hidden layer, by scikit-learn's names (fastnn's "sigmoid" is
+        "logistic", its "linear" is "identity"; "leaky_relu" is fastnn's).
+    solver : {"adam"}, default="adam"
+        Mini-batch Adam. scikit-learn's "sgd" and "lbfgs" are not in fastnn yet.
+    alpha : float, default=0.0001
+        L2 penalty: each batch's loss gets (α/2n)·Σ‖W‖² (n the batch's size) and its weight
+        gradients (α/n)·W; biases are not penalised.
+    batch_size : int or "auto", default="auto"
+        Samples per mini-batch; "auto" is min(200, n_samples); larger than n_samples is clipped
+        with a warning.
+    learning_rate_init : float, default=0.001
+        Adam's step size α.
+    max_iter : int, default=200
+        Maximum number of epochs (passes over the training set, reshuffled each time).
+    random_state : int, RandomState instance or None, default=None
+        As scikit-learn's: every fit takes ``check_random_state(random_state)`` (an int: a
+        fresh ``RandomState(random_state)``; None: numpy's global generator), which draws the
+        initial weights and then shuffles every epoch. With fastnn's own ``init`` choices, an
+        int is also :class:`fastnn.Model`'s ``seed``.
+    tol : float, default=1e-4
+        Training stops when the epoch's loss has not fallen below the best so far minus ``tol``
+        for more than ``n_iter_no_change`` epochs in a row (scikit-learn's rule without early
+        stopping); if ``max_iter`` comes first, a ``ConvergenceWarning`` says so.
+    verbose : bool, default=False
+        Print the loss after every epoch.
+    warm_start : bool, default=False
+        If True and the estimator is fitted, ``fit`` continues from the fitted weights (with a
+        fresh Adam state, as scikit-learn's) for up to ``max_iter`` more epochs (``loss_curve_``
+        grows, ``n_iter_`` accumulates).
+    beta_1, beta_2 : float in [0, 1), default=0.9, 0.999
+        Adam's decay rates of the first and second moments.
+    epsilon : float, default=1e-8
+        Adam's ε.
+    n_iter_no_change : int, default=10
+        See ``tol``.
+    init : {"auto", "he", "xavier", "course", "small", "zeros"}, default="auto"
+        fastnn's own: "auto" is scikit-learn's initialization (Glorot uniform weights and
+        biases, ±√(6/(fan_in + fan_out)), factor 2 instead of 6 for "logistic", drawn from
+        ``random_state`` in scikit-learn's order); the others are :class:`fastnn.Model`'s
+        ``init`` with biases at 0 ("zeros" only without hidden layers).
+    leaky_slope : float in [0, 1), default=0.01
+        fastnn's own: the slope of "leaky_relu" for negative inputs.
+    dtype : numpy.float64 or numpy.float32, default=numpy.float64
+        fastnn's own: the precision of training and prediction; inputs are converted to it.
 
-    # fastnn output layer and scikit-learn's name for it (``out_activation_``).
-    _output = ""
-    _out_activation = ""
+"""
+
+_NOTES_DOC = """Notes
+    -----
+    Training runs entirely in compiled code (fastnn's engine over BLAS), one epoch after
+    another with no Python per batch. With the "adam" solver it computes what scikit-learn's
+    MLP computes: the same initial weights from ``random_state``, the same shuffles (one
+    stream from the same generator), batches, L2 penalty, Adam in scikit-learn's form, loss
+    curve and stopping rule, so the loss curve and weights agree with scikit-learn's to
+    rounding (tests/test_sklearn.py compares them). Not there yet: the "sgd" and "lbfgs"
+    solvers, learning-rate schedules, ``early_stopping``, ``shuffle=False``,
+    ``sample_weight`` and ``partial_fit``. Standardize ``X``
+    (``make_pipeline(StandardScaler(), ...)``).
+
+    A non-finite loss raises ``FloatingPointError``; a fit that raises leaves the estimator as
+    it was. Ctrl-C stops training within a fraction of a second with a warning and keeps the
+    weights of the last completed epoch, as scikit-learn's MLP does.
+"""
+
+
+class _BaseMLP(BaseEstimator):
+    """Shared parameter checks, training and forward pass; each fit chooses the output layer
+    (``_fit`` passes it to ``_train``)."""
 
     def __init__(
         self,
-        hidden_layer_sizes,
-        activation,
+        hidden_layer_sizes=(100,),
+        activation="relu",
         *,
-        learning_rate_init,
-        max_iter,
-        init,
-        leaky_slope,
-        dtype,
-        random_state,
-        warm_start,
-        verbose,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate_init=0.001,
+        max_iter=200,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        init="auto",
+        leaky_slope=0.01,
+        dtype=np.float64,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
         self.max_iter = max_iter
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
         self.init = init
         self.leaky_slope = leaky_slope
         self.dtype = dtype
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.verbose = verbose
 
     # --- parameters ----------------------------------------------------------------------------
 
@@ -145,29 +233,65 @@ class _BaseMLP(BaseEstimator):
                 "init='zeros' only works with hidden_layer_sizes=() (logistic or linear "
                 "regression): zero weights give every hidden unit the same gradient"
             )
-        if self.init != "auto":
-            return self.init
-        return "he" if _ACTIVATIONS[activation].rectifier else "xavier"
+        return self.init
 
-    def _seed(self) -> int:
-        """An int seed for fastnn.Model: ``random_state`` itself when it is an int (so the
-        estimator starts from exactly ``Model(..., seed=random_state)``), else one drawn from
-        the RandomState (``None``: numpy's global one), as scikit-learn estimators do."""
+    def _seed(self, rng: np.random.RandomState) -> int:
+        """An int seed for fastnn.Model's own inits: ``random_state`` itself when it is an int
+        (the estimator then starts from exactly ``Model(..., seed=random_state)``), else one
+        drawn from ``rng``."""
         rs = self.random_state
-        rng = check_random_state(rs)  # validates: None, int in [0, 2**32) or a RandomState
         if isinstance(rs, numbers.Integral) and not isinstance(rs, bool):
             return int(rs)
         return int(rng.randint(np.iinfo(np.int32).max))
 
+    def _glorot_parameters(self, dims: list[int], rng: np.random.RandomState) -> dict:
+        """scikit-learn's MLP initialisation, in its order: layer by layer, weights
+        (fan_in, fan_out) then biases, uniform in ±√(factor / (fan_in + fan_out)) with
+        factor 2 for a logistic hidden activation and 6 otherwise, drawn from ``rng``."""
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        params = {}
+        for l in range(1, len(dims)):
+            fan_in, fan_out = dims[l - 1], dims[l]
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            params[f"W{l}"] = rng.uniform(-bound, bound, (fan_in, fan_out)).T
+            params[f"b{l}"] = rng.uniform(-bound, bound, fan_out).reshape(-1, 1)
+        return params
+
+    def _batch_size(self, n_samples: int) -> int:
+        """``batch_size``: "auto" is min(200, n_samples); a larger one is clipped to
+        n_samples with a warning, as scikit-learn does."""
+        if isinstance(self.batch_size, str) and self.batch_size == "auto":
+            return min(200, n_samples)
+        size = _check_int(self.batch_size, "batch_size", low=1)
+        if size > n_samples:
+            warnings.warn(
+                f"Got `batch_size` larger than sample size. It is going to be clipped to "
+                f"{n_samples}.",
+                stacklevel=4,
+            )
+        return min(size, n_samples)
+
     def _check_params(self) -> dict:
+        if self.solver not in SOLVERS:
+            raise ValueError(
+                f"solver must be one of {', '.join(repr(s) for s in SOLVERS)} (scikit-learn's "
+                f"'sgd' and 'lbfgs' are not in fastnn yet); got {self.solver!r}"
+            )
         hidden = self._hidden_sizes()
         activation = self._fastnn_activation()
+        beta = {"low": 0.0, "low_open": False, "high": 1.0}
         return {
             "hidden": hidden,
             "activation": activation,
             "init": self._fastnn_init(activation, hidden),
             "lr": _check_number(self.learning_rate_init, "learning_rate_init", low=0.0),
             "max_iter": _check_int(self.max_iter, "max_iter", low=1),
+            "alpha": _check_number(self.alpha, "alpha", low=0.0, low_open=False),
+            "tol": _check_number(self.tol, "tol", low=0.0, low_open=False),
+            "n_iter_no_change": _check_int(self.n_iter_no_change, "n_iter_no_change", low=1),
+            "beta1": _check_number(self.beta_1, "beta_1", **beta),
+            "beta2": _check_number(self.beta_2, "beta_2", **beta),
+            "epsilon": _check_number(self.epsilon, "epsilon", low=0.0),
             "slope": check_slope(self.leaky_slope),
             "dtype": check_dtype(self.dtype),
         }
@@ -175,10 +299,12 @@ class _BaseMLP(BaseEstimator):
     # --- training ------------------------------------------------------------------------------
 
     def fit(self, X, y):
-        """Train on X (n_samples, n_features) and y (n_samples,); returns self.
+        """Train on X (n_samples, n_features) and y (n_samples,) or (n_samples, n_outputs);
+        returns self.
 
-        Runs ``max_iter`` iterations of full-batch gradient descent (from the fitted weights
-        when ``warm_start``). A fit that raises leaves the estimator as it was.
+        Up to ``max_iter`` epochs of mini-batch Adam (from the fitted weights when
+        ``warm_start``), stopping earlier when the training loss plateaus (see ``tol``). A fit
+        that raises leaves the estimator as it was.
         """
         with self._unchanged_on_error():
             self._fit(X, y)
@@ -203,11 +329,15 @@ class _BaseMLP(BaseEstimator):
         """Whether this fit continues from the fitted weights (warm_start)."""
         return bool(self.warm_start) and hasattr(self, "coefs_")
 
-    def _train(self, X: np.ndarray, Y: np.ndarray, p: dict) -> None:
-        """Fit a fastnn.Model on X (n_samples, n_features) and Y (1, n_samples) of dtype
-        ``p["dtype"]``; set the fitted attributes only once training succeeded."""
-        dims = [X.shape[1], *p["hidden"], 1]
+    def _train(self, X: np.ndarray, Y: np.ndarray, p: dict, output: str) -> None:
+        """Fit a fastnn.Model with ``output`` on X (n_samples, n_features) and Y (n_outputs,
+        n_samples) of dtype ``p["dtype"]``; set the fitted attributes only once training
+        succeeded."""
+        dims = check_layer_dims([X.shape[1], *p["hidden"], Y.shape[0]])  # before any draw
         continuing = self._continuing()
+        # as scikit-learn: a fresh generator from random_state at every fit (None: numpy's
+        # global one), which draws the initial weights and then shuffles every epoch
+        rng = check_random_state(self.random_state)
         if continuing:
             fitted = [self.coefs_[0].shape[0], *(W.shape[1] for W in self.coefs_)]
             if fitted != dims:
@@ -218,7 +348,15 @@ class _BaseMLP(BaseEstimator):
             model = Model.from_parameters(
                 self._course_parameters(),
                 hidden_activation=p["activation"],
-                output=self._output,
+                output=output,
+                leaky_slope=p["slope"],
+                dtype=p["dtype"],
+            )
+        elif p["init"] == "auto":
+            model = Model.from_parameters(
+                self._glorot_parameters(dims, rng),
+                hidden_activation=p["activation"],
+                output=output,
                 leaky_slope=p["slope"],
                 dtype=p["dtype"],
             )
@@ -226,10 +364,10 @@ class _BaseMLP(BaseEstimator):
             model = Model(
                 dims,
                 hidden_activation=p["activation"],
-                output=self._output,
+                output=output,
                 init=p["init"],
                 dtype=p["dtype"],
-                seed=self._seed(),
+                seed=self._seed(rng),
                 leaky_slope=p["slope"],
             )
 
@@ -240,46 +378,66 @@ class _BaseMLP(BaseEstimator):
                 print(f"Iteration {i + 1}, loss = {cost:.8f}")
 
         try:
-            # X.T is (n_features, n_samples), F-ordered: the kernels read it in place.
+            # X.T is (n_features, n_samples), F-ordered: batches are gathered from it in place.
             # As scikit-learn's MLP, stop only on a non-finite loss, not on a finite spike.
             model.fit(
                 X.T,
                 Y,
                 p["lr"],
-                p["max_iter"],
-                print_cost=False,
+                num_epochs=p["max_iter"],
+                mini_batch_size=self._batch_size(X.shape[0]),
+                optimizer="sklearn_adam",
+                shuffle_rng=rng,
+                beta1=p["beta1"],
+                beta2=p["beta2"],
+                epsilon=p["epsilon"],
+                lambd=p["alpha"],
                 cost_every=1,
                 callback=callback,
+                tol=p["tol"],
+                n_iter_no_change=p["n_iter_no_change"],
+                stop_on_plateau=True,
+                # scikit-learn's squared error is a mean over the outputs too (its log losses
+                # are sums over them); the gradient is not scaled
+                loss_scale=1 / Y.shape[0] if output == "linear" else 1.0,
                 divergence_factor=math.inf,
             )
         except FloatingPointError as err:
             raise FloatingPointError(
-                f"{type(self).__name__}: gradient descent diverged with learning_rate_init="
+                f"{type(self).__name__}: training diverged with learning_rate_init="
                 f"{self.learning_rate_init!r} ({err}). Use a smaller learning_rate_init or "
-                + ("standardize X and y" if self._output == "linear" else "standardize X")
+                + ("standardize X and y" if output == "linear" else "standardize X")
                 + "; the estimator was left unchanged."
             ) from None
         except KeyboardInterrupt:
-            # As scikit-learn's MLP: keep the parameters of the last completed iteration.
+            # As scikit-learn's MLP: keep the parameters of the last completed epoch.
             if model.n_iter_ == 0:
                 raise
             warnings.warn("Training interrupted by user.", stacklevel=4)  # the caller of fit
+        else:
+            if not model.stopped_early_:
+                warnings.warn(
+                    f"Stochastic Optimizer: Maximum iterations ({p['max_iter']}) reached and "
+                    "the optimization hasn't converged yet.",
+                    ConvergenceWarning,
+                    stacklevel=4,
+                )
 
         params = model.parameters
         L = len(dims) - 1
         self.coefs_ = [params[f"W{l}"].T for l in range(1, L + 1)]
         self.intercepts_ = [params[f"b{l}"].ravel() for l in range(1, L + 1)]
         costs = [float(c) for c in model.costs_]
-        if continuing:
-            self.loss_curve_ = [*self.loss_curve_, *costs]
-            self.n_iter_ += model.n_iter_
-        else:
-            self.loss_curve_ = costs
-            self.n_iter_ = model.n_iter_
+        # as scikit-learn: the loss curve and the sample count t_ go on over warm starts; n_iter_
+        # counts this fit's epochs
+        self.loss_curve_ = [*self.loss_curve_, *costs] if continuing else costs
+        self.t_ = (self.t_ if continuing else 0) + model.n_iter_ * X.shape[0]
+        self.n_iter_ = model.n_iter_
         self.loss_ = self.loss_curve_[-1]
+        self.best_loss_ = min(self.loss_curve_)
         self.n_layers_ = L + 1
-        self.n_outputs_ = 1
-        self.out_activation_ = self._out_activation
+        self.n_outputs_ = Y.shape[0]
+        self.out_activation_ = OUTPUTS[output].sklearn_name
         self._hidden_activation = p["activation"]
         self._leaky_slope = p["slope"]
 
@@ -294,7 +452,7 @@ class _BaseMLP(BaseEstimator):
         return params
 
     def _output_values(self, X) -> np.ndarray:
-        """Z[L] = W[L]·A[L-1] + b[L] (before any output activation), shape (n_samples,).
+        """Z[L] = W[L]·A[L-1] + b[L] (before any output activation), (n_samples, n_outputs_).
 
         Reads ``coefs_``/``intercepts_`` as they are now (no copies in the usual layouts),
         through the same compiled forward kernel as :meth:`fastnn.Model.forward`.
@@ -312,55 +470,24 @@ class _BaseMLP(BaseEstimator):
         bs = [np.ascontiguousarray(b, dtype=dtype).reshape(-1, 1) for b in self.intercepts_]
         acts = [self._hidden_activation] * (len(Ws) - 1)
         A, _ = kernels.forward(A, Ws, bs, acts, "linear", self._leaky_slope)
-        return A.ravel()
+        return A.T
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
-    """Binary multi-layer perceptron classifier, trained by fastnn's full-batch gradient descent.
+    """Multi-layer perceptron classifier, trained by mini-batch Adam in fastnn's compiled engine.
 
-    A sigmoid output unit and the cross-entropy loss. Labels can be of any type (numbers,
-    strings, ...) but there must be exactly two classes: multi-class classification needs a
-    softmax output, which fastnn does not have yet, so ``fit`` raises ``ValueError`` for more
-    than two classes (wrap the estimator in :class:`sklearn.multiclass.OneVsRestClassifier`),
-    and for a single class.
+    The output layer and loss follow the target, as in scikit-learn's MLP (through its
+    ``LabelBinarizer``): two classes, one sigmoid unit with the binary cross-entropy; more
+    classes, a softmax over one unit per class with the categorical cross-entropy; a multi-label
+    indicator matrix y (n_samples, n_labels) of 0/1, one sigmoid per label. Labels can be of any
+    type (numbers, strings, ...); ``classes_`` is sorted. A single class raises ``ValueError``.
 
-    Parameters
-    ----------
-    hidden_layer_sizes : int or tuple of int, default=(100,)
-        Units of each hidden layer. ``()`` gives logistic regression (no hidden layer).
-    activation : {"relu", "leaky_relu", "tanh", "logistic", "identity"}, default="relu"
-        Activation of every hidden layer, by scikit-learn's names (fastnn's "sigmoid" is
-        "logistic", its "linear" is "identity").
-    learning_rate_init : float, default=0.1
-        The constant step size of gradient descent. Far above scikit-learn's 0.001, which is
-        meant for Adam on mini-batches: full-batch gradient descent takes a single step per
-        pass over the data. With standardized inputs 0.1 trains well and, the cross-entropy
-        gradient being bounded, stays stable from one to three layers of up to 512 units.
-    max_iter : int, default=1000
-        Number of gradient-descent iterations. Each is one pass over the whole training set
-        (so also the number of epochs), and all of them run: there is no ``tol``/early stopping.
-    init : {"auto", "he", "xavier", "course", "small", "zeros"}, default="auto"
-        Weight initialization, as :class:`fastnn.Model`'s ``init``; biases start at 0. "auto"
-        is "he" (randn · √(2/n_in)) for "relu" and "leaky_relu", "xavier" (Glorot normal,
-        the variance of scikit-learn's MLP) otherwise. "zeros" only without hidden layers.
-    leaky_slope : float in [0, 1), default=0.01
-        Slope of "leaky_relu" for negative inputs.
-    dtype : numpy.float64 or numpy.float32, default=numpy.float64
-        Precision of training and prediction; inputs are converted to it.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the weight initialization. An int is :class:`fastnn.Model`'s ``seed`` itself (the
-        estimator starts from exactly ``Model(..., seed=random_state)``); None (numpy's global
-        generator) or a RandomState draws the seed.
-    warm_start : bool, default=False
-        If True and the estimator is fitted, ``fit`` continues from the fitted weights for
-        another ``max_iter`` iterations (``loss_curve_`` grows, ``n_iter_`` accumulates).
-    verbose : bool, default=False
-        Print the loss at every iteration.
-
+    %(parameters)s
     Attributes
     ----------
-    classes_ : ndarray of shape (2,)
-        The two labels, sorted; ``classes_[1]`` is the positive class (fastnn's y = 1).
+    classes_ : ndarray of shape (n_classes,)
+        The labels, sorted; with two, ``classes_[1]`` is the positive class (fastnn's y = 1).
+        For a multi-label y, ``arange(n_labels)``.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -371,160 +498,100 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     intercepts_ : list of ndarray
         ``intercepts_[i]`` has shape (units of layer i + 1,): fastnn's ``b{i+1}`` flattened.
     loss_curve_ : list of float
-        The cross-entropy −(1/m) Σ [y log a + (1 − y) log(1 − a)] at every iteration, before
-        that iteration's update (``loss_curve_[0]`` is the loss of the initial weights).
+        The loss of every epoch: the cross-entropy of each batch (−Σ [y log a + (1 − y)
+        log(1 − a)] over the labels for sigmoid outputs, −Σ_j log a_{y_j j} for a softmax)
+        before its step, plus (α/2)·Σ‖W‖² per batch, summed over the epoch and divided by
+        n_samples (scikit-learn's).
     loss_ : float
         ``loss_curve_[-1]``.
     n_iter_ : int
-        Iterations run: ``max_iter`` (summed over warm starts), fewer after Ctrl-C.
+        Epochs run (summed over warm starts).
     n_layers_ : int
         Number of layers, input and output included.
     n_outputs_ : int
-        1.
+        Output units: 1 for two classes, n_classes for more, n_labels for multi-label.
     out_activation_ : str
-        "logistic".
+        "logistic" (two classes, multi-label) or "softmax".
 
-    Notes
-    -----
-    Training is full-batch gradient descent in compiled code (fastnn's kernels over BLAS): each
-    iteration computes the exact gradient over all samples and takes one step of size
-    ``learning_rate_init``. So there is no ``solver`` (plain gradient descent only), no
-    ``alpha`` (the kernels have no L2 penalty), no ``batch_size``, no learning-rate schedule and
-    no early stopping. With a constant step, gradient descent is sensitive to the scale of the
-    features: standardize ``X`` (``make_pipeline(StandardScaler(), MLPClassifier())``).
-
-    A diverging loss raises ``FloatingPointError``; a fit that raises leaves the estimator as it
-    was. Ctrl-C stops training within a fraction of a second with a warning and keeps the
-    weights of the last completed iteration, as scikit-learn's MLP does.
-    """
-
-    _output = "sigmoid"
-    _out_activation = "logistic"
-
-    def __init__(
-        self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        *,
-        learning_rate_init=0.1,
-        max_iter=1000,
-        init="auto",
-        leaky_slope=0.01,
-        dtype=np.float64,
-        random_state=None,
-        warm_start=False,
-        verbose=False,
-    ):
-        super().__init__(
-            hidden_layer_sizes,
-            activation,
-            learning_rate_init=learning_rate_init,
-            max_iter=max_iter,
-            init=init,
-            leaky_slope=leaky_slope,
-            dtype=dtype,
-            random_state=random_state,
-            warm_start=warm_start,
-            verbose=verbose,
-        )
+    %(notes)s"""
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False
+        tags.classifier_tags.multi_label = True  # indicator targets, as scikit-learn's MLP
         return tags
 
     def _more_tags(self):  # scikit-learn < 1.6
-        return {"binary_only": True}
+        return {"multilabel": True}
 
     def _fit(self, X, y):
         p = self._check_params()
-        X, y = validate_data(self, X, y, dtype=p["dtype"], reset=not self._continuing())
+        X, y = validate_data(
+            self, X, y, dtype=p["dtype"], multi_output=True, reset=not self._continuing()
+        )
         check_classification_targets(y)
-        classes, y01 = np.unique(y, return_inverse=True)
-        if len(classes) > 2:
-            preview = ", ".join(repr(c) for c in classes[:5].tolist())
-            preview += ", ..." if len(classes) > 5 else ""
-            raise ValueError(MULTICLASS_MESSAGE.format(n=len(classes), preview=preview))
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        binarizer = LabelBinarizer().fit(y)
+        classes = binarizer.classes_
         if len(classes) < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of 2 classes; got 1 class ({classes[0]!r})"
             )
-        if self._continuing():
-            if not np.array_equal(self.classes_, classes):
-                raise ValueError(
-                    "warm_start can only be used where y has the same classes as in the "
-                    f"previous call to fit; previous {self.classes_.tolist()}, now "
-                    f"{classes.tolist()}"
-                )
-        Y = y01.astype(p["dtype"]).reshape(1, -1)
-        self._train(X, Y, p)
+        if self._continuing() and not np.array_equal(self.classes_, classes):
+            raise ValueError(
+                "warm_start can only be used where y has the same classes as in the "
+                f"previous call to fit; previous {self.classes_.tolist()}, now {classes.tolist()}"
+            )
+        Y = binarizer.transform(y).T.astype(p["dtype"])  # (n_outputs, n_samples)
+        output = "sigmoid" if binarizer.y_type_ in ("binary", "multilabel-indicator") else "softmax"
+        self._train(X, Y, p, output)
         self.classes_ = classes
 
     def decision_function(self, X) -> np.ndarray:
-        """The output unit's pre-activation z (the log-odds of ``classes_[1]``), (n_samples,)."""
-        return self._output_values(X)
+        """The output layer's pre-activations: the log-odds of ``classes_[1]`` (n_samples,) for
+        two classes, else (n_samples, n_outputs_) (a softmax's logits, or one per label)."""
+        z = self._output_values(X)
+        return z.ravel() if z.shape[1] == 1 else z
 
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities, (n_samples, 2), columns in the order of ``classes_``."""
+        """Probabilities, (n_samples, n_classes) in the order of ``classes_`` (each row sums
+        to 1), or (n_samples, n_labels) for a multi-label fit (one probability per label)."""
         z = self._output_values(X)
+        if self.out_activation_ == "softmax":
+            return softmax(z, axis=1)
         p = expit(z)
-        return np.column_stack([1 - p, p])
+        return np.column_stack([1 - p[:, 0], p[:, 0]]) if z.shape[1] == 1 else p
 
     def predict_log_proba(self, X) -> np.ndarray:
-        """Logarithm of :meth:`predict_proba`, computed without overflow, (n_samples, 2)."""
+        """Logarithm of :meth:`predict_proba`, computed without overflow."""
         z = self._output_values(X)
-        return np.column_stack([log_expit(-z), log_expit(z)])
+        if self.out_activation_ == "softmax":
+            return log_softmax(z, axis=1)
+        if z.shape[1] == 1:
+            return np.column_stack([log_expit(-z[:, 0]), log_expit(z[:, 0])])
+        return log_expit(z)
 
     def predict(self, X) -> np.ndarray:
-        """Predicted labels (from ``classes_``), (n_samples,): ``classes_[1]`` where z > 0."""
+        """Predicted labels (from ``classes_``), (n_samples,): ``classes_[1]`` where z > 0 for
+        two classes, the most probable class for more; a 0/1 indicator matrix
+        (n_samples, n_labels) for a multi-label fit."""
         z = self._output_values(X)
-        return self.classes_[(z > 0).astype(np.intp)]
+        if self.out_activation_ == "softmax":
+            return self.classes_[z.argmax(axis=1)]
+        if z.shape[1] == 1:
+            return self.classes_[(z[:, 0] > 0).astype(np.intp)]
+        return (z > 0).astype(np.int64)  # scikit-learn's MLP returns int64 indicators too
 
 
 class MLPRegressor(RegressorMixin, _BaseMLP):
-    """Multi-layer perceptron regressor, trained by fastnn's full-batch gradient descent.
+    """Multi-layer perceptron regressor, trained by mini-batch Adam in fastnn's compiled engine.
 
-    A linear output unit and the squared-error loss; ``score`` is R². One target: ``y`` of
-    shape (n_samples,) (a single column (n_samples, 1) is accepted with a
-    ``DataConversionWarning``); several targets raise ``ValueError`` (wrap the estimator in
-    :class:`sklearn.multioutput.MultiOutputRegressor`).
+    Linear output units and the squared-error loss; ``score`` is R² (averaged over the
+    targets). ``y`` of shape (n_samples,) or (n_samples, n_outputs), one linear unit per target
+    (a single column (n_samples, 1) is taken as (n_samples,) with a ``DataConversionWarning``,
+    as scikit-learn's MLP does).
 
-    Parameters
-    ----------
-    hidden_layer_sizes : int or tuple of int, default=(100,)
-        Units of each hidden layer. ``()`` gives linear regression (no hidden layer).
-    activation : {"relu", "leaky_relu", "tanh", "logistic", "identity"}, default="relu"
-        Activation of every hidden layer, by scikit-learn's names (fastnn's "sigmoid" is
-        "logistic", its "linear" is "identity").
-    learning_rate_init : float, default=0.01
-        The constant step size of gradient descent. Above scikit-learn's 0.001, which is
-        meant for Adam on mini-batches: full-batch gradient descent takes a single step per
-        pass over the data. Below MLPClassifier's 0.1 because the squared-error gradient grows
-        with the targets and with the width of the last hidden layer (0.1 can diverge with 100
-        ReLU units and unscaled targets). With standardized targets (e.g.
-        ``TransformedTargetRegressor(..., transformer=StandardScaler())``) a larger rate
-        usually trains faster.
-    max_iter : int, default=1000
-        Number of gradient-descent iterations. Each is one pass over the whole training set
-        (so also the number of epochs), and all of them run: there is no ``tol``/early stopping.
-    init : {"auto", "he", "xavier", "course", "small", "zeros"}, default="auto"
-        Weight initialization, as :class:`fastnn.Model`'s ``init``; biases start at 0. "auto"
-        is "he" (randn · √(2/n_in)) for "relu" and "leaky_relu", "xavier" (Glorot normal,
-        the variance of scikit-learn's MLP) otherwise. "zeros" only without hidden layers.
-    leaky_slope : float in [0, 1), default=0.01
-        Slope of "leaky_relu" for negative inputs.
-    dtype : numpy.float64 or numpy.float32, default=numpy.float64
-        Precision of training and prediction; inputs are converted to it.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the weight initialization. An int is :class:`fastnn.Model`'s ``seed`` itself (the
-        estimator starts from exactly ``Model(..., seed=random_state)``); None (numpy's global
-        generator) or a RandomState draws the seed.
-    warm_start : bool, default=False
-        If True and the estimator is fitted, ``fit`` continues from the fitted weights for
-        another ``max_iter`` iterations (``loss_curve_`` grows, ``n_iter_`` accumulates).
-    verbose : bool, default=False
-        Print the loss at every iteration.
-
+    %(parameters)s
     Attributes
     ----------
     n_features_in_ : int
@@ -537,62 +604,21 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     intercepts_ : list of ndarray
         ``intercepts_[i]`` has shape (units of layer i + 1,): fastnn's ``b{i+1}`` flattened.
     loss_curve_ : list of float
-        The half mean squared error (1/2m) Σ (a − y)² at every iteration, before that
-        iteration's update (``loss_curve_[0]`` is the loss of the initial weights).
+        The loss of every epoch: each batch's squared error Σ (a − y)²/2 (over the targets)
+        before its step, plus (α/2)·Σ‖W‖² per batch, summed over the epoch and divided by
+        n_samples (scikit-learn's).
     loss_ : float
         ``loss_curve_[-1]``.
     n_iter_ : int
-        Iterations run: ``max_iter`` (summed over warm starts), fewer after Ctrl-C.
+        Epochs run (summed over warm starts).
     n_layers_ : int
         Number of layers, input and output included.
     n_outputs_ : int
-        1.
+        Number of targets.
     out_activation_ : str
         "identity".
 
-    Notes
-    -----
-    Training is full-batch gradient descent in compiled code (fastnn's kernels over BLAS): each
-    iteration computes the exact gradient over all samples and takes one step of size
-    ``learning_rate_init``. So there is no ``solver`` (plain gradient descent only), no
-    ``alpha`` (the kernels have no L2 penalty), no ``batch_size``, no learning-rate schedule and
-    no early stopping. With a constant step, gradient descent is sensitive to the scale of the
-    features: standardize ``X`` (``make_pipeline(StandardScaler(), MLPRegressor())``).
-
-    A diverging loss raises ``FloatingPointError``; a fit that raises leaves the estimator as it
-    was. Ctrl-C stops training within a fraction of a second with a warning and keeps the
-    weights of the last completed iteration, as scikit-learn's MLP does.
-    """
-
-    _output = "linear"
-    _out_activation = "identity"
-
-    def __init__(
-        self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        *,
-        learning_rate_init=0.01,
-        max_iter=1000,
-        init="auto",
-        leaky_slope=0.01,
-        dtype=np.float64,
-        random_state=None,
-        warm_start=False,
-        verbose=False,
-    ):
-        super().__init__(
-            hidden_layer_sizes,
-            activation,
-            learning_rate_init=learning_rate_init,
-            max_iter=max_iter,
-            init=init,
-            leaky_slope=leaky_slope,
-            dtype=dtype,
-            random_state=random_state,
-            warm_start=warm_start,
-            verbose=verbose,
-        )
+    %(notes)s"""
 
     def _fit(self, X, y):
         p = self._check_params()
@@ -605,16 +631,17 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             multi_output=True,
             reset=not self._continuing(),
         )
-        if y.ndim == 2 and y.shape[1] > 1:
-            raise ValueError(
-                f"{type(self).__name__} supports a single target: y must have shape "
-                f"(n_samples,); got {y.shape}. Fit one regressor per target, e.g. with "
-                "sklearn.multioutput.MultiOutputRegressor."
-            )
-        y = column_or_1d(y, warn=True)  # (n_samples, 1): DataConversionWarning, then ravel
-        Y = np.asarray(y, dtype=p["dtype"]).reshape(1, -1)
-        self._train(X, Y, p)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)  # DataConversionWarning, then ravel
+        Y = np.asarray(y, dtype=p["dtype"]).reshape(len(y), -1).T  # (n_outputs, n_samples)
+        self._train(X, Y, p, "linear")
 
     def predict(self, X) -> np.ndarray:
-        """Predicted values, (n_samples,)."""
-        return self._output_values(X)
+        """Predicted values, (n_samples,) for one target, else (n_samples, n_outputs_)."""
+        z = self._output_values(X)
+        return z.ravel() if z.shape[1] == 1 else z
+
+
+_SHARED_DOCS = {"parameters": _PARAMETERS_DOC, "notes": _NOTES_DOC}
+for _estimator in (MLPClassifier, MLPRegressor):
+    _estimator.__doc__ = _estimator.__doc__ % _SHARED_DOCS

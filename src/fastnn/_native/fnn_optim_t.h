@@ -9,6 +9,7 @@
      adam      v ← β1·v + (1 − β1)·g';  s ← β2·s + (1 − β2)·g'²;
                θ ← θ − α·(v / bc1) / (√(s / bc2) + ε),  bc1 = 1 − β1ᵗ, bc2 = 1 − β2ᵗ
                (evaluated as θ ← θ − α_t·v / (√s + ε_t), see below)
+     sklearn_adam  the same moments; θ ← θ − α_t·v / (√s + ε), scikit-learn's form
    The coefficients arrive precomputed in double and rounded to the type once (c1 = 1 − β1,
    c2 = 1 − β2), as numpy rounds a Python float scalar meeting a float32 array; gd and
    momentum then compute each element in the order the course's numpy writes it. */
@@ -30,12 +31,14 @@ FNN_CLONES FNN_STATIC void FNN_NAME(fnn_optimizer_step)(int optimizer, ptrdiff_t
         }
         break;
     case FNN_OPT_ADAM:
+    case FNN_OPT_SKLEARN_ADAM:
         /* α·(v/bc1)/(√(s/bc2) + ε) = α_t·v/(√s + ε_t), α_t = α·√bc2/bc1, ε_t = ε·√bc2: the same
            in exact arithmetic with one division and one square root per parameter instead of
-           three divisions and a square root (the divider bounds this loop) */
+           three divisions and a square root (the divider bounds this loop); scikit-learn's
+           Adam is this loop with ε_t = ε */
         {
             FNN_T lr_t = (FNN_T)(lr * sqrt((double)bc2) / bc1);
-            FNN_T eps_t = (FNN_T)(eps * sqrt((double)bc2));
+            FNN_T eps_t = optimizer == FNN_OPT_ADAM ? (FNN_T)(eps * sqrt((double)bc2)) : eps;
             for (i = 0; i < n; i++) {
                 FNN_T gi = g[i] + l2 * theta[i];
                 v[i] = beta1 * v[i] + c1 * gi;
