@@ -352,7 +352,8 @@ def test_save_then_predict_matches_in_process_model(capsys, planar_files, tmp_pa
     assert lines[0] == "prediction"
     np.testing.assert_array_equal(np.array(lines[1:], dtype=float), expected)
     assert f"wrote 400 predictions to {preds_path}" in out
-    assert f"400 predictions: {int(expected.sum())} positive (1)" in out
+    positive = int(expected.sum())
+    assert f"400 predictions: 0 {400 - positive}, 1 {positive}" in out
     assert f"accuracy: {model.score(X, Y):.4f}" in out
     # the same model read back in-process
     np.testing.assert_array_equal(fastnn.load(model_path).predict(X).ravel(), expected)
@@ -428,7 +429,6 @@ def bad_files(tmp_path_factory):
         ("garbage.h5", [], "not a readable HDF5 file"),
         ("strings.npz", [], "non-numeric"),
         ("nolabels.npz", [], "holds no labels"),
-        ("badlabels.npz", [], "labels must be 0 or 1 for --output sigmoid"),
         ("data.txt", [], "unsupported file extension '.txt'"),
         ("missing.npz", [], "No such file or directory"),
     ],
@@ -581,7 +581,10 @@ CLI_BAD_INPUTS = {
     "3d-X": (lambda: ["train", _npz("t.npz", X=X2[..., None], Y=Y2), *TRAIN], 1, "X must have shape (n_x, m), got (2, 4, 1)"),
     "empty-X": (lambda: ["train", _npz("e.npz", X=X2[:, :0], Y=Y2[:0]), *TRAIN], 1, "X is empty, shape (2, 0)"),
     "Y-length": (lambda: ["train", _npz("y.npz", X=X2, Y=Y2[:3]), *TRAIN], 1, "Y has 3 labels but X has 4 examples"),
-    "Y-labels": (lambda: ["train", _npz("l.npz", X=X2, Y=Y2 * 2), *TRAIN], 1, "labels must be 0 or 1 for --output sigmoid"),
+    "Y-one-class": (lambda: ["train", _npz("l.npz", X=X2, Y=Y2 * 0 + 3), *TRAIN], 1, "a classifier needs two classes or more; every label is '3'"),
+    "Y-three-for-sigmoid": (lambda: ["train", _npz("l.npz", X=X2, Y=np.array([0, 1, 2, 1])), *TRAIN, "--output", "sigmoid"], 2, "3 classes (0, 1, 2); --output sigmoid is for two classes"),
+    "Y-real-numbers": (lambda: ["train", _npz("l.npz", X=X2, Y=np.array([0.5, 1.5, 2.25, 3.0])), *TRAIN], 2, "look like real numbers (4 distinct values, e.g. 0.5): pass --output linear for regression"),
+    "Y-text-for-regression": (lambda: ["train", _text("t.csv", "a,y\n1,x\n2,y\n"), "--label", "y", *TRAIN, "--output", "linear"], 1, "a regression needs numeric labels; found 'x'"),
     "Y-nan-regression": (lambda: ["train", _npz("r.npz", X=X2, Y=Y2 * np.nan), "--output", "linear", *TRAIN], 1, "Y contain NaN or inf"),
     "csv-inf": (lambda: ["train", _text("i.csv", "a,y\n1,0\ninf,1\n"), "--label", "y", *TRAIN], 1, "row 3, column 'a': 'inf' is not a finite number"),
     "csv-no-label": (lambda: ["train", _text("nl.csv", "a,b\n1,0\n2,1\n"), "--label", "y", *TRAIN], 1, "label column 'y' not found; columns are a, b"),
@@ -598,7 +601,9 @@ CLI_BAD_INPUTS = {
     "predict-pickle-model": (lambda: ["predict", raw_pickle_file(), _npz("d.npz", X=X2, Y=Y2)], 1, "not a readable fastnn model file"),
     "predict-corrupt-model": (lambda: ["predict", bytes_file("cm.npz", patch_zip_member(good_model_bytes(), "W1.npy", method=99)), _npz("d.npz", X=X2, Y=Y2)], 1, "That compression method is not supported"),
     "predict-features": (lambda: ["predict", _saved_model(dims=(3, 1)), _npz("d.npz", X=X2, Y=Y2)], 1, "2 features per example; the model"),
-    "predict-labels": (lambda: ["predict", _saved_model(), _npz("d.npz", X=X2, Y=Y2 + 1)], 1, "labels 0 or 1"),
+    "predict-labels": (lambda: ["predict", _saved_model(), _npz("d.npz", X=X2, Y=Y2 + 1)], 1, "labels ['2'] are not among the model's classes ['0', '1']"),
+    "predict-proba-no-output": (lambda: ["predict", _saved_model(), _npz("d.npz", X=X2, Y=Y2), "--proba"], 2, "--proba adds probability columns to --output"),
+    "predict-id-npz": (lambda: ["predict", _saved_model(), _npz("d.npz", X=X2, Y=Y2), "--id", "k"], 2, "--id only applies to .csv files"),
 }
 # fmt: on
 
@@ -678,3 +683,106 @@ def test_compile_info_reads_the_binary():
     if info["source"] == "recorded in the binary by the compiler":
         # setup.py's optimisation flags (release build) or the debug build's
         assert "-O3" in info["flags"] or "-O0" in info["flags"]
+
+
+# --- classes by name: multi-class (softmax), names in the model file, --proba and --id ------------
+
+
+def _species_csv(path, rng, m=150, names=("setosa", "versicolor", "virginica"), ids=True):
+    """Three well-separated classes named by text, with an id column before the features."""
+    centers = np.array([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0]])
+    y = rng.integers(0, len(names), m)
+    X = centers[y] + 0.5 * rng.standard_normal((m, 2))
+    lines = [("id," if ids else "") + "a,b,species"]
+    lines += [(f"s{i}," if ids else "") + f"{float(x0)!r},{float(x1)!r},{names[k]}"
+              for i, ((x0, x1), k) in enumerate(zip(X, y, strict=True))]  # fmt: skip
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return X, np.array(names)[y]
+
+
+def test_three_string_classes_train_predict_names_and_probabilities(capsys, tmp_path, rng):
+    data, model_path, preds = tmp_path / "iris.csv", tmp_path / "m.npz", tmp_path / "p.csv"
+    X, names = _species_csv(data, rng)
+    # the id column is not a feature: train on a copy without it
+    train_csv = tmp_path / "train.csv"
+    train_csv.write_text(
+        "\n".join(",".join(row.split(",")[1:]) for row in data.read_text().splitlines()) + "\n"
+    )
+    code, out, err = run(capsys, "train", train_csv, "--label", "species", "--layers", "8",
+                         "--mini-batch-size", "16", "--epochs", "40", "--optimizer", "adam",
+                         "--lr", "0.01", "--save", model_path)  # fmt: skip
+    assert code == 0, err
+    assert "(relu hidden, softmax output)" in out and "[2, 8, 3]" in out
+    assert accuracy(out) > 0.95
+    model = fastnn.load(model_path)
+    assert model.output == "softmax" and model.classes_.tolist() == [
+        "setosa",
+        "versicolor",
+        "virginica",
+    ]
+    code, out, err = run(capsys, "predict", model_path, data, "--label", "species", "--id", "id",
+                         "--output", preds, "--proba")  # fmt: skip
+    assert code == 0, err
+    rows = list(csv.reader(preds.read_text().splitlines()))
+    assert rows[0] == ["id", "prediction", "setosa", "versicolor", "virginica"]
+    assert [r[0] for r in rows[1:]] == [f"s{i}" for i in range(150)]
+    predicted = np.array([r[1] for r in rows[1:]])
+    proba = np.array([[float(v) for v in r[2:]] for r in rows[1:]])
+    want = model.predict_proba(X.T).T
+    np.testing.assert_array_equal(proba, want)  # repr round-trips the floats exactly
+    np.testing.assert_array_equal(predicted, model.classes_[want.argmax(axis=1)])
+    assert np.mean(predicted == names) > 0.95
+    assert f"accuracy: {np.mean(predicted == names):.4f}" in out
+    counts = ", ".join(f"{c} {int(np.sum(predicted == c))}" for c in model.classes_)
+    assert f"150 predictions: {counts}" in out
+
+
+def test_yes_no_labels_train_a_sigmoid_with_named_classes(capsys, tmp_path, rng):
+    data, model_path = tmp_path / "yn.csv", tmp_path / "m.npz"
+    X = rng.standard_normal((80, 2))
+    labels = np.where(X[:, 0] + X[:, 1] > 0, "yes", "no")
+    data.write_text(
+        "a,b,answer\n" + "".join(f"{a},{b},{c}\n" for (a, b), c in zip(X, labels, strict=True))
+    )
+    code, out, err = run(capsys, "train", data, "--label", "answer", "--layers", "", "--lr", "0.5",
+                         "--iterations", "300", "--save", model_path, "-q")  # fmt: skip
+    assert code == 0, err
+    model = fastnn.load(model_path)
+    assert model.output == "sigmoid" and model.classes_.tolist() == ["no", "yes"]
+    code, out, err = run(capsys, "predict", model_path, data, "--label", "answer", "--output", "-")
+    assert code == 0, err
+    predicted = out.splitlines()[1:]
+    assert set(predicted) <= {"no", "yes"}
+    np.testing.assert_array_equal(predicted, model.classes_[model.predict(X.T)[0].astype(int)])
+    assert float(err.split("accuracy: ")[1]) > 0.95
+
+
+def test_numeric_classes_sort_by_value_and_test_labels_must_be_known(capsys, tmp_path, rng):
+    data, test = tmp_path / "d.npz", tmp_path / "t.npz"
+    X = rng.standard_normal((2, 60))
+    y = np.array([2, 9, 10])[rng.integers(0, 3, 60)]
+    np.savez(data, X=X, Y=y)
+    np.savez(test, X=X[:, :5], Y=np.array([2, 9, 10, 11, 2]))
+    code, out, err = run(capsys, "train", data, "--layers", "", "--iterations", "5", "-q",
+                         "--save", tmp_path / "m.npz")  # fmt: skip
+    assert code == 0, err
+    assert fastnn.load(tmp_path / "m.npz").classes_.tolist() == ["2", "9", "10"]
+    code, out, err = run(capsys, "train", data, "--test", test, "--layers", "", "--iterations", "5")
+    assert_one_line_error(
+        code, err, 1, "labels ['11'] are not among the model's classes ['2', '9', '10']"
+    )
+
+
+def test_read_csv_table_keeps_label_and_id_text(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("key, x ,label\nA1,1.5, cat \nB2,-2,dog\n")
+    X, labels, ids = datasets.read_csv_table(path, label="label", id_column="key")
+    np.testing.assert_array_equal(X, [[1.5, -2.0]])
+    assert labels.tolist() == ["cat", "dog"] and ids.tolist() == ["A1", "B2"]
+    with pytest.raises(ValueError, match="id column 'nope' not found; columns are key, x, label"):
+        datasets.read_csv_table(path, label="label", id_column="nope")
+    with pytest.raises(ValueError, match="the label and the id column are the same column"):
+        datasets.read_csv_table(path, label="key", id_column="key")
+    (tmp_path / "two.csv").write_text("key,label\nA1,cat\n")
+    with pytest.raises(ValueError, match="no feature columns besides the label and id columns"):
+        datasets.read_csv_table(tmp_path / "two.csv", label="label", id_column="key")

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
+import io
 import math
 import os
 import platform
@@ -228,7 +230,8 @@ defaults depend on the data:
 data files (chosen by extension):
   .h5/.hdf5  the course's layout: one <prefix>_x dataset (m, ...) and <prefix>_y; uint8 / 255
   .npz       arrays X (n_x, m) and Y (m,) or (1, m)
-  .csv       a header row and one example per row; --label names the label column
+  .csv       a header row and one example per row; --label names the label column, whose
+             values may be numbers or names (yes/no, species, ...)
 
 training: full-batch gradient descent by default; --mini-batch-size B trains --epochs epochs
 of the course's shuffled mini-batches (seeded by --seed), --optimizer momentum or adam, --lambd
@@ -291,8 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--output",
         choices=tuple(OUTPUTS),
-        default="sigmoid",
-        help="sigmoid: binary classification (default); linear: regression",
+        default=None,
+        help="sigmoid: two classes; softmax: two or more classes; linear: regression; relu: "
+        "non-negative regression. Default: sigmoid for two classes, softmax for more",
     )
     train.add_argument(
         "--lr",
@@ -397,7 +401,18 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--output",
         metavar="CSV",
-        help="write the predictions, one per line under a 'prediction' header; '-' for stdout",
+        help="write the predictions (class names for a classifier), one per line under a "
+        "'prediction' header; '-' for stdout",
+    )
+    predict.add_argument(
+        "--proba",
+        action="store_true",
+        help="with --output: also one probability column per class, named by the class",
+    )
+    predict.add_argument(
+        "--id",
+        metavar="COL",
+        help="an id column of a .csv file: not a feature, copied into --output's first column",
     )
     predict.set_defaults(func=_cmd_predict)
 
@@ -445,20 +460,98 @@ def _check_label_usage(files: Sequence[str | None], label: str | None, need_labe
         )
 
 
-def _read(path: str, label: str | None) -> tuple[np.ndarray, np.ndarray | None]:
+def _read(
+    path: str, label: str | None, id_column: str | None = None
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """X (n_x, m), the labels (m,) as written (.csv: text; .h5/.npz: numbers) or None, and the
+    id column (.csv only) or None."""
     with _data_errors():
-        return datasets.read_dataset(path, label=label if _is_csv(path) else None)
+        if _is_csv(path):
+            return datasets.read_csv_table(path, label=label, id_column=id_column)
+        X, Y = datasets.read_dataset(path)
+        return X, None if Y is None else Y.ravel(), None
 
 
-def _check_binary_labels(Y: np.ndarray, source: str) -> None:
-    """Name the file when a classifier's labels are not 0/1 (the Model's message cannot)."""
-    bad = ~np.isin(Y, (0, 1))
-    if bad.any():
-        found = np.unique(Y[bad])[:5].tolist()
+def _label_names(labels: np.ndarray) -> np.ndarray:
+    """Labels as class names: text as it is; numbers (also numbers written as text) in one
+    spelling, 1, 1.0 and 1e0 all "1", so classes sort and match by value."""
+    numbers = _as_numbers(labels)
+    if numbers is None:
+        return labels.astype(str)
+    return np.array([str(int(v)) if v == int(v) else repr(float(v)) for v in numbers], dtype=str)
+
+
+def _as_numbers(labels: np.ndarray) -> np.ndarray | None:
+    """The labels as float64 when every one is a finite number, else None."""
+    if labels.dtype.kind in "fiu":
+        return labels.astype(np.float64)
+    try:
+        values = labels.astype(np.float64)
+    except ValueError:
+        return None
+    return values if np.isfinite(values).all() else None
+
+
+def _classes(names: np.ndarray) -> np.ndarray:
+    """The distinct class names, sorted by value when they are numbers, else as text."""
+    classes = np.unique(names)
+    numbers = _as_numbers(classes)
+    return classes[np.argsort(numbers, kind="stable")] if numbers is not None else classes
+
+
+def _class_indices(labels: np.ndarray, classes: np.ndarray, source: str) -> np.ndarray:
+    """Each label's index in ``classes``; a CLIError naming labels the model does not know."""
+    names = _label_names(labels)
+    index = {c: i for i, c in enumerate(classes.tolist())}
+    unknown = sorted(set(names.tolist()) - index.keys())
+    if unknown:
         raise CLIError(
-            f"{source}: labels must be 0 or 1 for --output sigmoid (binary classification; "
-            f"use --output linear for regression); found {found}"
+            f"{source}: labels {unknown[:5]} are not among the model's classes "
+            f"{classes.tolist()[:10]}"
         )
+    return np.array([index[n] for n in names.tolist()], dtype=np.intp)
+
+
+def _regression_targets(labels: np.ndarray, source: str) -> np.ndarray:
+    values = _as_numbers(labels)
+    if values is None:
+        bad = next(v for v in labels.tolist() if _as_numbers(np.array([v])) is None)
+        raise CLIError(f"{source}: a regression needs numeric labels; found {bad!r}")
+    return values.reshape(1, -1)
+
+
+def _choose_output(
+    requested: str | None, labels: np.ndarray, source: str
+) -> tuple[str, np.ndarray | None]:
+    """The output layer, and the sorted class names for a classifier (None for regression):
+    --output as given, else sigmoid for two classes and softmax for more."""
+    if requested is not None and not OUTPUTS[requested].classifier:
+        return requested, None
+    classes = _classes(_label_names(labels))
+    if len(classes) < 2:
+        raise CLIError(
+            f"{source}: a classifier needs two classes or more; every label is {str(classes[0])!r}"
+        )
+    numbers = _as_numbers(classes)
+    if (
+        requested is None
+        and len(classes) > 2
+        and numbers is not None
+        and (numbers != np.round(numbers)).any()
+    ):
+        raise UsageError(
+            f"{source}: the labels look like real numbers ({len(classes)} distinct values, e.g. "
+            f"{next(c for c, v in zip(classes, numbers, strict=True) if v != round(v))}): pass "
+            "--output linear for regression (or --output softmax to treat each value as a class)"
+        )
+    if requested == "sigmoid" and len(classes) > 2:
+        raise UsageError(
+            f"{source}: {len(classes)} classes ({', '.join(classes.tolist()[:5])}"
+            f"{', ...' if len(classes) > 5 else ''}); --output sigmoid is for two classes: use "
+            "--output softmax (or leave --output out to choose it)"
+        )
+    output = requested or ("sigmoid" if len(classes) == 2 else "softmax")
+    return output, classes
 
 
 def _check_output_path(path: str, option: str) -> None:
@@ -558,7 +651,7 @@ class _Progress:
 def _score_line(name: str, model: Model, X: np.ndarray, Y: np.ndarray) -> str:
     with _data_errors(f"{name}: "):
         score = model.score(X, Y)
-    what = "accuracy" if model.output == "sigmoid" else "R^2"
+    what = "accuracy" if OUTPUTS[model.output].classifier else "R^2"
     return f"{name} {what}: {score:.4f}"
 
 
@@ -590,36 +683,43 @@ def _cmd_train(args: argparse.Namespace) -> int:
     # data
     if args.data is None:
         X, Y = datasets.make_planar()
+        labels = Y.ravel()
         source = "the planar flower dataset"
     else:
-        X, Y = _read(args.data, args.label)
+        X, labels, _ = _read(args.data, args.label)
         source = args.data
-        if Y is None:
+        if labels is None:
             raise CLIError(f"{args.data}: holds no labels; training needs labelled data")
-    if args.output == "sigmoid":
-        _check_binary_labels(Y, source)
+    output, classes = _choose_output(args.output, labels, source)
+
+    def targets(labels: np.ndarray, where: str) -> np.ndarray:
+        """What the model trains on: class indices (sigmoid: 0/1 in a row), or the values."""
+        if classes is None:
+            return _regression_targets(labels, where)
+        idx = _class_indices(labels, classes, where)
+        return idx.reshape(1, -1).astype(np.float64) if output == "sigmoid" else idx
+
+    Y = targets(labels, source)
     test = None
     if args.test is not None:
-        X_test, Y_test = _read(args.test, args.label)
-        if Y_test is None:
+        X_test, labels_test, _ = _read(args.test, args.label)
+        if labels_test is None:
             raise CLIError(f"{args.test}: holds no labels; --test needs labelled data")
         if X_test.shape[0] != X.shape[0]:
             raise CLIError(
                 f"{args.test}: {X_test.shape[0]} features per example; the training data has "
                 f"{X.shape[0]}"
             )
-        if args.output == "sigmoid":
-            _check_binary_labels(Y_test, args.test)
-        test = (X_test, Y_test)
+        test = (X_test, targets(labels_test, args.test))
 
     # model
-    dims = [X.shape[0], *layers, 1]
+    dims = [X.shape[0], *layers, len(classes) if output == "softmax" else 1]
     hidden = activation[0] if len(activation) == 1 else activation
     try:
         model = Model(
             dims,
             hidden_activation=hidden,
-            output=args.output,
+            output=output,
             init=settings["init"],
             dtype=args.dtype,
             seed=args.seed,
@@ -627,6 +727,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         )
     except (ValueError, TypeError) as err:
         raise UsageError(_describe(err)) from err
+    model.classes_ = classes
     lr, iterations = settings["lr"], settings["iterations"]
     batch = args.mini_batch_size
     if args.epochs is not None and args.iterations is not None:
@@ -667,7 +768,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             extras.append(f"{args.validation_fraction:g} held out for early stopping")
         extras += ["standardized"] if args.standardize else []
         print(
-            f"training {dims} ({acts}{args.output} output) on {X.shape[1]} examples of {source}: "
+            f"training {dims} ({acts}{output} output) on {X.shape[1]} examples of {source}: "
             f"learning rate {lr}, {how}, init {settings['init']}, {args.dtype}, "
             f"seed {args.seed}{''.join(', ' + e for e in extras)}",
             flush=True,
@@ -720,7 +821,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             print(f"saved the model to {args.save}")
     if plotting is not None:
         title = f"layers {dims}, learning rate {lr}"
-        cost = OUTPUTS[args.output].cost
+        cost = OUTPUTS[output].cost
         x = np.arange(len(model.costs_)) * cost_every
         curves = [("training", x, model.costs_)]
         if model.validation_costs_:
@@ -738,17 +839,35 @@ def _cmd_train(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- predict
 
 
-def _format_prediction(value: float, classifier: bool) -> str:
-    return str(int(value)) if classifier else repr(float(value))
+def _model_classes(model: Model) -> np.ndarray | None:
+    """A classifier's class names: the stored ones, else its indices ("0", "1", ...)."""
+    if not OUTPUTS[model.output].classifier:
+        return None
+    if model.classes_ is not None:
+        return model.classes_
+    n = model.layer_dims[-1] if model.output == "softmax" else 2
+    return np.array([str(i) for i in range(n)])
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
     _check_label_usage([args.data], args.label, need_labels=False)
+    if args.id is not None and not _is_csv(args.data):
+        raise UsageError("--id only applies to .csv files")
+    if args.proba and args.output is None:
+        raise UsageError("--proba adds probability columns to --output: give --output CSV")
     if args.output not in (None, "-"):
         _check_output_path(args.output, "--output")
     with _data_errors():
         model = fastnn.load(args.model)
-    X, Y = _read(args.data, args.label)
+    if model.output != "softmax" and model.layer_dims[-1] > 1:
+        raise CLIError(
+            f"{args.model}: {model.layer_dims[-1]} {model.output} outputs (multi-label or "
+            "multi-output); fastnn predict handles models of one label column"
+        )
+    classes = _model_classes(model)
+    if args.proba and classes is None:
+        raise UsageError(f"--proba needs a classifier; {args.model} is a regressor")
+    X, labels, ids = _read(args.data, args.label, args.id)
     n_x = model.layer_dims[0]
     if X.shape[0] != n_x:
         hint = ""
@@ -759,14 +878,31 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             f"{n_x}{hint}"
         )
     with _data_errors():
-        P = model.predict(X).ravel()
-    classifier = model.output == "sigmoid"
+        A = model.forward(X)
+    if model.output == "softmax":
+        P = classes[A.argmax(axis=0)]
+        proba = A
+    elif classes is not None:  # a sigmoid unit: classes_[1] where P(y = 1) > 0.5
+        P = classes[(A[0] > 0.5).astype(np.intp)]
+        proba = np.vstack([1 - A[0], A[0]])
+    else:
+        P, proba = A.ravel(), None
 
     # With --output - the CSV owns stdout; the summary goes to stderr.
     info = sys.stderr if args.output == "-" else sys.stdout
     if args.output is not None:
-        lines = ["prediction", *(_format_prediction(v, classifier) for v in P)]
-        text = "\n".join(lines) + "\n"
+        header = ([args.id] if ids is not None else []) + ["prediction"]
+        columns = ([ids] if ids is not None else []) + [
+            P if classes is not None else [repr(float(v)) for v in P]
+        ]
+        if args.proba:
+            header += classes.tolist()
+            columns += [[repr(float(p)) for p in row] for row in proba]
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(zip(*columns, strict=True))
+        text = buffer.getvalue()
         if args.output == "-":
             sys.stdout.write(text)
             sys.stdout.flush()
@@ -775,19 +911,21 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                 with open(args.output, "w", encoding="utf-8", newline="") as fh:
                     fh.write(text)
             print(f"wrote {P.size} predictions to {args.output}", file=info)
-    if classifier:
-        positive = int(np.count_nonzero(P))
-        print(
-            f"{P.size} predictions: {positive} positive (1), {P.size - positive} negative (0)",
-            file=info,
-        )
+    if classes is not None:
+        counts = ", ".join(f"{c} {int(np.count_nonzero(P == c))}" for c in classes.tolist())
+        print(f"{P.size} predictions: {counts}", file=info)
     else:
         print(
             f"{P.size} predictions: mean {P.mean():.6g}, min {P.min():.6g}, max {P.max():.6g}",
             file=info,
         )
-    if Y is not None:
-        what = "accuracy" if classifier else "R^2"
+    if labels is not None:
+        if classes is None:
+            Y = _regression_targets(labels, args.data)
+        else:
+            Y = _class_indices(labels, classes, args.data)
+            Y = Y.reshape(1, -1).astype(np.float64) if model.output == "sigmoid" else Y
+        what = "accuracy" if classes is not None else "R^2"
         with _data_errors(f"{args.data}: "):
             print(f"{what}: {model.score(X, Y):.4f}", file=info)
     return EXIT_OK

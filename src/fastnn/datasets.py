@@ -36,6 +36,7 @@ __all__ = [
     "make_parity",
     "make_planar",
     "read_csv",
+    "read_csv_table",
     "read_dataset",
     "read_h5",
     "read_npz",
@@ -478,6 +479,37 @@ def read_csv(path: StrPath, label: str | None = None) -> tuple[np.ndarray, np.nd
         or NaN / inf cells, or ``label`` is not a column (the message lists the columns).
         Row numbers in messages are line numbers in the file (the header is row 1).
     """
+    X, labels, _, p, rows = _read_csv_table(path, label, None)
+    if labels is None:
+        return X, None
+    values = [_csv_float(c, p, line, label) for c, line in zip(labels, rows, strict=True)]
+    Y = np.array(values, dtype=np.float64).reshape(1, -1)
+    bad = ~np.isfinite(Y[0])
+    if bad.any():
+        j = int(np.argmax(bad))
+        raise ValueError(
+            f"{p}: row {rows[j]}, column {label!r}: {str(labels[j])!r} is not a finite number"
+        )
+    return X, Y
+
+
+def read_csv_table(
+    path: StrPath, label: str | None = None, id_column: str | None = None
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Like :func:`read_csv`, but the label column is returned as text (class names such as
+    "yes" / "no" or species names; stripped cells, a (m,) string array), and an optional
+    ``id_column`` is set aside the same way (neither is a feature).
+
+    Returns (X, labels, ids): X (n_x, m) float64 and the label and id columns, or None when
+    not asked for.
+    """
+    X, labels, ids, _, _ = _read_csv_table(path, label, id_column)
+    return X, labels, ids
+
+
+def _read_csv_table(path, label, id_column):
+    """X (n_x, m) from every column but ``label`` and ``id_column`` (which come back as
+    stripped text), the path, and the file's line number of every data row."""
     p = _check_file(path)
     try:
         with open(p, newline="", encoding="utf-8-sig") as fh:
@@ -503,18 +535,23 @@ def read_csv(path: StrPath, label: str | None = None) -> tuple[np.ndarray, np.nd
             f"{p}: row {header_line} looks like data, but a header row naming the columns "
             "is required"
         )
-    if label is not None:
-        if label not in header:
+    text_cols = []
+    for name, what in ((label, "label"), (id_column, "id")):
+        if name is None:
+            text_cols.append(None)
+            continue
+        if name not in header:
             raise ValueError(
-                f"{p}: label column {label!r} not found; columns are {', '.join(header)}"
+                f"{p}: {what} column {name!r} not found; columns are {', '.join(header)}"
             )
-        if header.count(label) > 1:
-            raise ValueError(f"{p}: label column {label!r} appears more than once in the header")
-        label_col: int | None = header.index(label)
-        if len(header) < 2:
-            raise ValueError(f"{p}: no feature columns besides the label {label!r}")
-    else:
-        label_col = None
+        if header.count(name) > 1:
+            raise ValueError(f"{p}: {what} column {name!r} appears more than once in the header")
+        text_cols.append(header.index(name))
+    if label is not None and label == id_column:
+        raise ValueError(f"{p}: the label and the id column are the same column {label!r}")
+    features = [j for j in range(len(header)) if j not in text_cols]
+    if not features:
+        raise ValueError(f"{p}: no feature columns besides the label and id columns")
 
     data = rows[1:]
     if not data:
@@ -524,28 +561,26 @@ def read_csv(path: StrPath, label: str | None = None) -> tuple[np.ndarray, np.nd
         if len(row) != width:
             raise ValueError(f"{p}: row {line} has {len(row)} fields, expected {width}")
 
-    cells = [row for _, row in data]
+    cells = [[row[j] for j in features] for _, row in data]
     try:
         table = np.array(cells, dtype=np.float64)
     except ValueError:
         table = np.array(
-            [[_csv_float(c, p, line, header[j]) for j, c in enumerate(row)] for line, row in data],
+            [[_csv_float(row[j], p, line, header[j]) for j in features] for line, row in data],
             dtype=np.float64,
         )
     bad = ~np.isfinite(table)
     if bad.any():
-        i, j = (int(k) for k in np.argwhere(bad)[0])
+        i, k = (int(v) for v in np.argwhere(bad)[0])
         raise ValueError(
-            f"{p}: row {data[i][0]}, column {header[j]!r}: {data[i][1][j].strip()!r} is not "
-            "a finite number"
+            f"{p}: row {data[i][0]}, column {header[features[k]]!r}: "
+            f"{data[i][1][features[k]].strip()!r} is not a finite number"
         )
-
-    if label_col is None:
-        return np.ascontiguousarray(table.T), None
-    features = [j for j in range(width) if j != label_col]
-    X = np.ascontiguousarray(table[:, features].T)
-    Y = np.ascontiguousarray(table[:, label_col].reshape(1, -1))
-    return X, Y
+    texts = [
+        None if j is None else np.array([row[j].strip() for _, row in data], dtype=str)
+        for j in text_cols
+    ]
+    return np.ascontiguousarray(table.T), texts[0], texts[1], p, [line for line, _ in data]
 
 
 def read_dataset(path: StrPath, label: str | None = None) -> tuple[np.ndarray, np.ndarray | None]:
