@@ -5,17 +5,20 @@
     python bench/minibatch.py --smoke      # m <= 2048, 1 round, every installed peer: ~20 s
     python bench/minibatch.py --only tab --impls fastnn,torch,floor
 
-Three workloads (``WORKLOADS``): relu hidden layers, a sigmoid output with binary cross-entropy,
-Adam (lr 0.001, β1 0.9, β2 0.999, ε 1e-8), the same initial parameters for everyone
+Four workloads (``WORKLOADS``): relu hidden layers, a sigmoid output with binary cross-entropy
+(``mnist10``: a softmax over 10 classes with the categorical cross-entropy), Adam (lr 0.001,
+β1 0.9, β2 0.999, ε 1e-8), the same initial parameters for everyone
 (``fastnn.Model(dims, init="he", seed=3, dtype=dtype).parameters``). The data is X_rows (m, n_x),
-C-ordered, one example per row, and y (m,) of 0/1; each implementation gets it in its own best
-layout. What is timed is ONE EPOCH, every implementation in its best form:
+C-ordered, one example per row, and y (m,) of 0/1 (``mnist10``: class labels 0..9, given to each
+implementation in its own form: one-hot columns for fastnn and numpy, ints for the others);
+each implementation gets it in its own best layout. What is timed is ONE EPOCH, every implementation in its best form:
 
 - ``fastnn``: ``Model.fit(X_rows.T, ...,  mini_batch_size=B, num_epochs=1, optimizer="adam",
   cost_every=0, warm_start=True)`` (X F-ordered: examples contiguous); ``fastnn C-ordered X``:
   the same with a C-ordered (n_x, m) copy of X;
 - ``numpy``: ``fastnn.reference.train``, the course's numpy loop (fastnn's twin), on X_rows.T;
-- ``torch``: eager nn.Sequential, BCEWithLogitsLoss, ``torch.optim.Adam(fused=True)`` (the
+- ``torch``: eager nn.Sequential, BCEWithLogitsLoss (CrossEntropyLoss for mnist10),
+  ``torch.optim.Adam(fused=True)`` (the
   fastest of its CPU variants here), batches ``X[perm[i:i+B]]``, ``perm = torch.randperm(m)``;
 - ``jax step``: a jitted step (params, Adam state, X_b, y_b) -> (params, state, loss), Adam by
   hand, called once per batch from Python with the batch gathered by numpy indexing;
@@ -86,6 +89,10 @@ class MBWorkload:
     def steps(self) -> int:
         return math.ceil(self.m / self.batch)
 
+    @property
+    def output(self) -> str:
+        return "softmax" if self.dims[-1] > 1 else "sigmoid"
+
 
 WORKLOADS = {
     w.name: w
@@ -93,6 +100,9 @@ WORKLOADS = {
         MBWorkload("moons", (2, 5, 2, 1), 300, 64, "float64", "make_moons(300, noise=0.2, seed 3)"),
         MBWorkload("tab", (20, 64, 64, 1), 100_000, 64, "float32", "N(0, 1), linear teacher"),
         MBWorkload("mnist", (784, 128, 64, 1), 60_000, 128, "float32", "U[0, 1), half-mean rule"),
+        MBWorkload(
+            "mnist10", (784, 128, 64, 10), 60_000, 128, "float32", "U[0, 1), brightest tenth"
+        ),
     )
 }
 
@@ -102,11 +112,13 @@ TARGETS = {
     "tab": {"torch": 5, "jax-step": 3, "jax-scan": 1.5, "sklearn": 10},
     "mnist": {"torch": 2, "jax-step": 3, "jax-scan": 1.5, "sklearn": 2.5, "floor": 1 / 1.3},
 }
+TARGETS["mnist10"] = TARGETS["mnist"]  # the same targets as the mnist-shaped binary workload
 
 
 @functools.cache
 def load_data(w: MBWorkload) -> tuple[np.ndarray, np.ndarray]:
-    """(X_rows (m, n_x) C-ordered, y (m,) of 0/1), both of the workload's dtype."""
+    """(X_rows (m, n_x) C-ordered, y (m,)): y of 0/1 of the workload's dtype, or for a softmax
+    workload class labels (int64)."""
     m, n_x = w.m, w.dims[0]
     if w.name == "moons":
         from sklearn.datasets import make_moons
@@ -117,11 +129,26 @@ def load_data(w: MBWorkload) -> tuple[np.ndarray, np.ndarray]:
         X = rng.standard_normal((m, n_x))
         teacher = rng.standard_normal(n_x)
         y = X @ teacher + 0.5 * rng.standard_normal(m) > 0
+    elif w.name == "mnist10":  # pixel-like features; label: which tenth of the pixels is brightest
+        rng = np.random.RandomState(6)
+        X = rng.rand(m, n_x)
+        tenths = X[:, : n_x // 10 * 10].reshape(m, 10, -1).mean(axis=2)
+        return np.ascontiguousarray(X, w.dtype), tenths.argmax(axis=1).astype(np.int64)
     else:  # pixel-like features; label: is the first half of the pixels brighter than the rest?
         rng = np.random.RandomState(5)
         X = rng.rand(m, n_x)
         y = X[:, : n_x // 2].mean(axis=1) > X[:, n_x // 2 :].mean(axis=1)
     return np.ascontiguousarray(X, w.dtype), np.asarray(y, w.dtype)
+
+
+def targets(w: MBWorkload) -> np.ndarray:
+    """Y as fastnn and the numpy reference train on it: (1, m) of 0/1, or one-hot (10, m)."""
+    X, y = load_data(w)
+    if w.output == "sigmoid":
+        return y[None]
+    Y = np.zeros((w.dims[-1], w.m), dtype=w.dtype)
+    Y[y, np.arange(w.m)] = 1
+    return Y
 
 
 @functools.cache
@@ -132,12 +159,17 @@ def initial_params(w: MBWorkload) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
 
 
 def loss64(w: MBWorkload, params) -> float:
-    """Mean binary cross-entropy of ``params`` on all of the training data, in float64."""
+    """Mean (binary or categorical) cross-entropy of ``params`` on all of the training data, in
+    float64."""
     X, y = load_data(w)
     A = X.astype(np.float64)
     for l, (W, b) in enumerate(params):
         Z = A @ np.asarray(W, np.float64).T + np.asarray(b, np.float64).reshape(1, -1)
         A = np.maximum(Z, 0) if l < len(params) - 1 else Z
+    if w.output == "softmax":
+        mx = A.max(axis=1, keepdims=True)
+        lse = mx[:, 0] + np.log(np.exp(A - mx).sum(axis=1))
+        return float(np.mean(lse - A[np.arange(w.m), y]))
     z = A[:, 0]
     return float(np.mean(np.logaddexp(0, z) - y * z))
 
@@ -149,14 +181,16 @@ def loss64(w: MBWorkload, params) -> float:
 
 class FastnnMB:
     def __init__(self, w: MBWorkload, c_order: bool = False):
-        X, y = load_data(w)
-        self.w, self.Y = w, y[None]
+        X, _ = load_data(w)
+        self.w, self.Y = w, targets(w)
         self.X = np.ascontiguousarray(X.T) if c_order else X.T
         layout = "C-ordered (n_x, m) copy" if c_order else "X_rows.T, F-ordered"
         self.what = f"Model.fit(X = {layout}, num_epochs=1, warm_start=True)"
 
     def reset(self):
-        self.model = Model(list(self.w.dims), init="he", seed=SEED, dtype=self.w.dtype)
+        self.model = Model(
+            list(self.w.dims), output=self.w.output, init="he", seed=SEED, dtype=self.w.dtype
+        )
 
     def epoch(self):
         self.model.fit(self.X, self.Y, learning_rate=LR, mini_batch_size=self.w.batch,
@@ -171,11 +205,11 @@ class NumpyMB:
     what = "fastnn.reference.train (the numpy course loop) on X_rows.T"
 
     def __init__(self, w: MBWorkload):
-        X, y = load_data(w)
-        self.w, self.X, self.Y = w, X.T, y[None]
+        X, _ = load_data(w)
+        self.w, self.X, self.Y = w, X.T, targets(w)
         L = len(w.dims) - 1
         self.spec = TrainSpec(
-            activations=("relu",) * (L - 1), output="sigmoid", slope=0.01, learning_rate=LR,
+            activations=("relu",) * (L - 1), output=w.output, slope=0.01, learning_rate=LR,
             num_epochs=1, mini_batch_size=w.batch, optimizer="adam", cost_every=0, seed=SEED,
         )  # fmt: skip
 
@@ -191,19 +225,21 @@ class NumpyMB:
 
 
 class TorchMB:
-    what = "eager nn.Sequential, BCEWithLogitsLoss, Adam(fused=True), X[perm[i:i+B]]"
+    what = "eager nn.Sequential, BCEWithLogitsLoss (CrossEntropyLoss), Adam(fused=True), X[perm[i:i+B]]"
 
     def __init__(self, w: MBWorkload):
         torch = self.torch = peers._import_torch()  # Unavailable if absent; sets the threads
         X, y = load_data(w)
-        self.w, self.X, self.Y = w, torch.from_numpy(X), torch.from_numpy(y[:, None])
+        softmax = w.output == "softmax"
+        self.w, self.X = w, torch.from_numpy(X)
+        self.Y = torch.from_numpy(y) if softmax else torch.from_numpy(y[:, None])
         dt = getattr(torch, w.dtype)
         layers = []
         for n_in, n_out in zip(w.dims[:-1], w.dims[1:], strict=True):
             layers += [torch.nn.Linear(n_in, n_out, dtype=dt), torch.nn.ReLU()]
         self.net = torch.nn.Sequential(*layers[:-1])
         self.linears = [mod for mod in self.net if isinstance(mod, torch.nn.Linear)]
-        self.loss = torch.nn.BCEWithLogitsLoss()
+        self.loss = torch.nn.CrossEntropyLoss() if softmax else torch.nn.BCEWithLogitsLoss()
         self.gen = torch.Generator().manual_seed(0)
 
     def reset(self):
@@ -232,18 +268,21 @@ class TorchMB:
 
 
 @functools.cache
-def _jax_functions():
+def _jax_functions(output: str = "sigmoid"):
     """(jitted step, jitted scanned epoch); jit compiles once per shape and dtype."""
     jax = peers._import_jax()  # Unavailable if absent; enables x64 (float32 arrays stay float32)
     jnp = jax.numpy
 
-    def loss(params, X, y):  # X (B, n_x) rows; mean[softplus(z) − y·z] = BCE from the logits
+    def loss(params, X, y):  # X (B, n_x) rows; the cross-entropy from the logits
         A = X
         for W, b in params[:-1]:
             A = jax.nn.relu(A @ W.T + b)
         W, b = params[-1]
-        z = (A @ W.T + b)[:, 0]
-        return jnp.mean(jax.nn.softplus(z) - y * z)
+        Z = A @ W.T + b
+        if output == "softmax":  # y: class labels
+            return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(Z), y[:, None], axis=1))
+        z = Z[:, 0]
+        return jnp.mean(jax.nn.softplus(z) - y * z)  # mean[softplus(z) − y·z]
 
     def step(params, opt, X, y):
         J, g = jax.value_and_grad(loss)(params, X, y)
@@ -270,7 +309,7 @@ def _jax_functions():
 
 class _JaxMB:
     def __init__(self, w: MBWorkload):
-        self.step, self.scan_epoch = _jax_functions()
+        self.step, self.scan_epoch = _jax_functions(w.output)
         import jax
 
         self.jax = jax
@@ -333,7 +372,8 @@ class SklearnMB:
         )  # fmt: skip
         with warnings.catch_warnings():  # initialise coefs_ (and classes_) on a few rows
             warnings.simplefilter("ignore")
-            self.clf.partial_fit(self.X[: w.batch], self.y[: w.batch], classes=np.array([0, 1]))
+            classes = np.arange(max(2, w.dims[-1]))
+            self.clf.partial_fit(self.X[: w.batch], self.y[: w.batch], classes=classes)
 
     def reset(self):
         init = initial_params(self.w)

@@ -68,8 +68,26 @@ def test_minibatch_script_runs_in_smoke_mode():
     )
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
-    for name in ("moons", "tab", "mnist"):
+    for name in ("moons", "tab", "mnist", "mnist10"):
         rows = [line for line in out.splitlines() if line.startswith(f"| {name} | ")]
         cells = rows[1].split(" | ")  # rows[0]: the workloads table; rows[1]: the timings
         assert float(cells[2]) > 0, rows[1]  # fastnn's µs per step
     assert "Checks: all passed" in out, out[-3000:]
+
+
+def test_sklearn_cv_script_runs():
+    """bench/sklearn_cv.py on the two small datasets, one round: a row each with both
+    accuracies and times (exit 1 means a target missed: timing, not checked here)."""
+    script = BENCH / "sklearn_cv.py"
+    if not script.exists():
+        pytest.skip(f"no {script}")
+    pytest.importorskip("sklearn", reason="the script compares with scikit-learn's MLP")
+    result = subprocess.run(
+        [sys.executable, str(script), "--rounds", "1", "--only", "iris,wine"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode in (0, 1), result.stderr[-2000:]
+    for name in ("iris", "wine"):
+        row = next(line for line in result.stdout.splitlines() if line.startswith(f"| {name} |"))
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert all(float(c) > 0 for c in cells[2:6]), row

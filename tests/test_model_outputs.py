@@ -147,14 +147,23 @@ def test_multioutput_regression_scores_the_mean_r2(rng):
 
 
 def test_relu_output_fits_the_house_price_neuron():
-    """The seed notes' first network: price = max(0, w·size + b), one ReLU unit."""
-    size = np.array([[50.0, 80, 100, 120, 150, 200]])  # m²
-    price = np.maximum(0, 3.0 * size - 100) / 100  # k€ / 100; the smallest house is free
-    model = Model([1, 1], output="relu", init="zeros", standardize=True)
-    model._state.b[0][...] = 1.0  # a live unit (z > 0) at the start
-    model.fit(size, price, learning_rate=0.1, num_iterations=3000)
-    np.testing.assert_allclose(model.predict(size), price, atol=0.02)
-    assert (model.predict(np.array([[10.0]])) == 0).all()  # max(0, ·): never negative
+    """The seed notes' first network: price = max(0, w·size + b), one ReLU unit; the README's
+    example, checked against the parameters that generated the prices."""
+    size = np.array([[0.2, 0.5, 0.8, 1.0, 1.2, 1.5, 2.0]])
+    price = np.maximum(0, 3.0 * size - 1.0)  # the smallest house is worth nothing
+    start = {"W1": np.array([[1.0]]), "b1": np.array([[1.0]])}
+    model = Model.from_parameters(start, output="relu")
+    model.fit(size, price, learning_rate=0.1, num_iterations=3000, cost_every=1)
+    np.testing.assert_allclose(model.parameters["W1"], [[3.0]], rtol=1e-9)
+    np.testing.assert_allclose(model.parameters["b1"], [[-1.0]], rtol=1e-9)
+    assert model.costs_[-1] < 1e-18 < model.costs_[0]
+    np.testing.assert_allclose(model.predict(np.array([[0.9, 3.0]])), [[1.7, 8.0]], rtol=1e-9)
+    assert (model.predict(np.array([[0.1, 0.3]])) == 0).all()  # max(0, ·): never negative
+    dead = Model.from_parameters(
+        {"W1": np.array([[-1.0]]), "b1": np.array([[-1.0]])}, output="relu"
+    )
+    dead.fit(size, price, learning_rate=0.1, num_iterations=10)  # z < 0 everywhere: no gradient
+    np.testing.assert_array_equal(dead.parameters["W1"], [[-1.0]])
     with pytest.raises(ValueError, match="predict_proba needs output='sigmoid' or 'softmax'"):
         model.predict_proba(size)
 

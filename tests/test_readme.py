@@ -81,6 +81,28 @@ def test_cli_line_runs(line, tmp_path):
         f"{x[0]},{x[1]},{x[2]},{t}" for x, t in zip(features, labels, strict=True)
     ]
     (tmp_path / "data.csv").write_text("\n".join(rows) + "\n")
+    # three classes by name, with an id column: "setosa" / "versicolor" / "virginica"
+    names = np.array(["setosa", "versicolor", "virginica"])[
+        (features[:, 0] > 0).astype(int) + (features[:, 1] > 0)
+    ]
+    rows = ["id,a,b,c,species"] + [
+        f"r{i},{x[0]},{x[1]},{x[2]},{n}"
+        for i, (x, n) in enumerate(zip(features, names, strict=True))
+    ]
+    (tmp_path / "species.csv").write_text("\n".join(rows) + "\n")
+    if "predict" in argv and "species.npz" in argv:
+        train = [
+            "train",
+            "species.csv",
+            "--label",
+            "species",
+            "--id",
+            "id",
+            "--save",
+            "species.npz",
+        ]
+        subprocess.run([sys.executable, "-m", "fastnn", *train, "-q"], cwd=tmp_path, check=True,
+                       capture_output=True)  # fmt: skip
     result = subprocess.run(
         [sys.executable, "-m", "fastnn", *argv[1:]],
         cwd=tmp_path,

@@ -278,6 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--test", metavar="DATA", help="labelled test data: print its accuracy")
     train.add_argument("--label", metavar="COL", help="label column of .csv files")
     train.add_argument(
+        "--id", metavar="COL", help="an id column of .csv files, which is not a feature"
+    )
+    train.add_argument(
         "--layers",
         type=_layers,
         metavar="LIST",
@@ -666,6 +669,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
             f"--activation lists {len(activation)} activations for {len(layers)} hidden layers"
         )
     _check_label_usage([args.data, args.test], args.label, need_labels=True)
+    if args.id is not None and not any(_is_csv(f) for f in (args.data, args.test)):
+        raise UsageError("--id only applies to .csv files")
     plotting = None
     if args.plot is not None:
         plotting = _plotting()  # a missing matplotlib fails here, before any training
@@ -686,7 +691,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         labels = Y.ravel()
         source = "the planar flower dataset"
     else:
-        X, labels, _ = _read(args.data, args.label)
+        X, labels, _ = _read(args.data, args.label, args.id)
         source = args.data
         if labels is None:
             raise CLIError(f"{args.data}: holds no labels; training needs labelled data")
@@ -702,7 +707,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     Y = targets(labels, source)
     test = None
     if args.test is not None:
-        X_test, labels_test, _ = _read(args.test, args.label)
+        X_test, labels_test, _ = _read(args.test, args.label, args.id)
         if labels_test is None:
             raise CLIError(f"{args.test}: holds no labels; --test needs labelled data")
         if X_test.shape[0] != X.shape[0]:
