@@ -781,3 +781,28 @@ def test_read_csv_table_keeps_label_and_id_text(tmp_path):
     (tmp_path / "two.csv").write_text("key,label\nA1,cat\n")
     with pytest.raises(ValueError, match="no feature columns besides the label and id columns"):
         datasets.read_csv_table(tmp_path / "two.csv", label="label", id_column="key")
+
+
+def test_iris_with_species_names_through_the_command_line(capsys, tmp_path):
+    """scikit-learn's iris as a CSV of measurements and species names: train, save, predict."""
+    datasets_ = pytest.importorskip("sklearn.datasets")
+    iris = datasets_.load_iris()
+    path = tmp_path / "iris.csv"
+    header = "sepal_length,sepal_width,petal_length,petal_width,species"
+    rows = [
+        ",".join(map(str, x)) + "," + iris.target_names[t]
+        for x, t in zip(iris.data, iris.target, strict=True)
+    ]
+    path.write_text(header + "\n" + "\n".join(rows) + "\n")
+    code, out, err = run(capsys, "train", path, "--label", "species", "--layers", "16",
+                         "--standardize", "--optimizer", "adam", "--mini-batch-size", "16",
+                         "--epochs", "100", "--lr", "0.01", "--save", tmp_path / "iris.npz")  # fmt: skip
+    assert code == 0, err
+    assert accuracy(out) > 0.95 and "softmax output" in out
+    code, out, err = run(capsys, "predict", tmp_path / "iris.npz", path, "--label", "species",
+                         "--output", "-", "--proba")  # fmt: skip
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "prediction,setosa,versicolor,virginica"
+    assert {line.split(",")[0] for line in lines[1:]} <= set(iris.target_names)
+    assert float(err.split("accuracy: ")[1]) > 0.95
