@@ -806,3 +806,27 @@ def test_iris_with_species_names_through_the_command_line(capsys, tmp_path):
     assert lines[0] == "prediction,setosa,versicolor,virginica"
     assert {line.split(",")[0] for line in lines[1:]} <= set(iris.target_names)
     assert float(err.split("accuracy: ")[1]) > 0.95
+
+
+def test_many_numeric_labels_ask_for_an_explicit_output(capsys, tmp_path, rng):
+    """Integer prices in a label column look like classes and like a regression target: with
+    more than 20 distinct values fastnn asks instead of training a 52-class softmax."""
+    X = rng.standard_normal((60, 2))
+    price = (100 + 30 * X[:, 0]).round().astype(int)
+    path = tmp_path / "houses.csv"
+    path.write_text(
+        "a,b,price\n" + "".join(f"{a},{b},{p}\n" for (a, b), p in zip(X, price, strict=True))
+    )
+    code, _, err = run(capsys, "train", path, "--label", "price", "--iterations", "1")
+    assert_one_line_error(code, err, 2, "distinct numeric labels")
+    assert "pass --output linear for regression, or --output softmax" in err
+    code, out, err = run(capsys, "train", path, "--label", "price", "--iterations", "1",
+                         "--output", "linear", "-q")  # fmt: skip
+    assert code == 0, err
+
+
+def test_an_empty_label_cell_is_an_error(capsys, tmp_path):
+    path = tmp_path / "gap.csv"
+    path.write_text("a,species\n1,x\n2,\n3,y\n")
+    code, _, err = run(capsys, "train", path, "--label", "species", "--iterations", "1")
+    assert_one_line_error(code, err, 1, "row 3, column 'species': empty label")

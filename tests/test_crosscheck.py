@@ -153,3 +153,71 @@ def test_a_wrong_counter_or_outcome_of_the_training_loop_is_caught(field, monkey
     with fastnn.crosscheck(), pytest.raises(fastnn.CrossCheckError, match=f"on {field}: "):
         fastnn.Model([3, 4, 1]).fit(X, Y, num_epochs=3, mini_batch_size=8, optimizer="adam",
                                     validation=(X, Y))  # fmt: skip
+
+
+# --- the outputs and scikit-learn's training under cross-check ------------------------------------
+
+
+def _classes(rng, C=3, m=90):
+    X = rng.standard_normal((4, m))
+    return X, (X[0] > 0).astype(int) + (X[1] > 0) * (C - 2)
+
+
+@pytest.mark.parametrize(
+    "kind", ["softmax", "relu", "sklearn_adam-stream-plateau", "sklearn_adam-float32"]
+)
+def test_every_output_and_the_sklearn_training_run_checked(kind, rng):
+    X, y = _classes(rng)
+    kw = dict(learning_rate=0.01, num_epochs=5, mini_batch_size=16, cost_every=1)
+    with fastnn.crosscheck():
+        if kind == "softmax":
+            fastnn.Model([4, 5, 3], output="softmax").fit(X, y, optimizer="adam", **kw)
+        elif kind == "relu":
+            m = fastnn.Model([4, 5, 2], output="relu")
+            m.fit(X, np.abs(X[:2]), optimizer="momentum", lambd=0.1, **kw)
+        else:
+            dtype = np.float32 if kind.endswith("float32") else np.float64
+            m = fastnn.Model([4, 5, 3], output="softmax", dtype=dtype)
+            m.fit(X, y, optimizer="sklearn_adam", shuffle_rng=np.random.RandomState(0),
+                  stop_on_plateau=True, tol=0.5, n_iter_no_change=1, **kw)  # fmt: skip
+            assert m.stopped_early_  # the plateau rule fired, in both runs alike
+
+
+def test_a_wrong_sklearn_adam_twin_is_caught(monkeypatch, rng):
+    import dataclasses
+
+    from fastnn._registry import OPTIMIZERS
+
+    real = OPTIMIZERS["sklearn_adam"]
+
+    def off(theta, grad, state, lr, t, hp):
+        real.step(theta, grad, state, lr * 1.001, t, hp)  # a 0.1% larger step
+
+    monkeypatch.setitem(OPTIMIZERS, "sklearn_adam", dataclasses.replace(real, step=off))
+    X, y = _classes(rng)
+    with fastnn.crosscheck(), pytest.raises(fastnn.CrossCheckError, match="train"):
+        fastnn.Model([4, 5, 3], output="softmax").fit(
+            X, y, learning_rate=0.01, num_epochs=3, mini_batch_size=16, optimizer="sklearn_adam"
+        )
+
+
+def test_ctrl_c_in_the_checked_prefix_of_a_shuffle_stream_fit(monkeypatch, rng):
+    """Ctrl-C while cross-check runs its prefix: KeyboardInterrupt, the model and the
+    generator as they were (not a TypeError from the missing stream state)."""
+    calls = []
+
+    def interrupted(spec, X, Y, state, callback=None, validation=None):
+        calls.append(spec)
+        from fastnn._spec import TrainResult
+
+        return TrainResult(pending=KeyboardInterrupt())
+
+    monkeypatch.setattr(_engine, "train", interrupted)
+    X, y = _classes(rng)
+    model, stream = fastnn.Model([4, 5, 3], output="softmax"), np.random.RandomState(3)
+    before, state = model.parameters, stream.get_state()
+    with fastnn.crosscheck(), pytest.raises(KeyboardInterrupt):
+        model.fit(X, y, learning_rate=0.01, num_epochs=3, mini_batch_size=16,
+                  optimizer="sklearn_adam", shuffle_rng=stream)  # fmt: skip
+    assert calls and all(np.array_equal(v, model.parameters[k]) for k, v in before.items())
+    assert np.array_equal(stream.get_state()[1], state[1])

@@ -445,7 +445,8 @@ def test_softmax_forward_cost_and_backward_match_numpy(hidden, C, labels_form, r
     AL, caches = F.L_model_forward(X, parameters, hidden, output="softmax")
     np.testing.assert_allclose(AL, AL_want, rtol=1e-12)
     (A_prev, W, b), ZL = caches[-1]  # the course's cache layout
-    assert len(caches) == 3 and W is parameters["W3"] or np.array_equal(W, parameters["W3"])
+    assert len(caches) == 3
+    np.testing.assert_array_equal(W, parameters["W3"])
     np.testing.assert_allclose(ZL, W @ A_prev + b, rtol=1e-12)
     y_given = Y if labels_form == "one-hot" else y.reshape(1, -1)
     np.testing.assert_allclose(F.compute_cost(AL, y_given, output="softmax"), J_want, rtol=1e-12)

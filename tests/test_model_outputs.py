@@ -213,3 +213,50 @@ def test_model_learns_scikit_learns_digits_wine_and_iris():
         model.fit(X[train].T, y[train], learning_rate=0.01, num_epochs=100, mini_batch_size=32,
                   optimizer="adam")  # fmt: skip
         assert model.score(X[test].T, y[test]) > 0.9, load.__name__
+
+
+def test_save_refuses_class_names_that_do_not_fit_and_writes_nothing(tmp_path):
+    model = Model([2, 1], output="sigmoid")
+    model.classes_ = np.array(["a", "b", "c"])
+    with pytest.raises(ValueError, match="do not fit a 'sigmoid' output"):
+        model.save(tmp_path / "m.npz")
+    model.classes_ = np.array(["a", "a"])
+    with pytest.raises(ValueError, match="classes must be distinct"):
+        model.save(tmp_path / "m.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_softmax_and_output_loss_read_read_only_arrays(rng):
+    from fastnn import _kernels, functional
+
+    Z = rng.standard_normal((3, 5))
+    Z.setflags(write=False)
+    A, _ = functional.softmax(Z)
+    np.testing.assert_allclose(A.sum(axis=0), 1, rtol=1e-15)
+    Y = np.eye(3)[:, [0, 1, 2, 0, 1]].copy()
+    Y.setflags(write=False)
+    J, A2, dZ = _kernels.output_loss(Z, Y, "softmax")
+    np.testing.assert_array_equal(A2, A)
+    assert not Z.flags.writeable  # untouched
+
+
+def test_a_nan_logit_reaches_the_relu_outputs_gradient():
+    """A ReLU output passes NaN on (as the hidden ReLU does): a NaN cost, never a silent 0."""
+    from fastnn import _kernels, reference
+
+    Z = np.array([[np.nan, 1.0, -1.0]])
+    Y = np.array([[1.0, 0.5, 0.0]])
+    for impl in (_kernels, reference):
+        J, A, dZ = impl.output_loss(Z, Y, "relu")
+        assert np.isnan(J) and np.isnan(A[0, 0]) and np.isnan(dZ[0, 0])
+        np.testing.assert_array_equal(dZ[0, 1:], [0.5, 0.0])
+
+
+def test_functional_softmax_needs_two_units():
+    from fastnn import functional as F
+
+    with pytest.raises(ValueError, match="needs one output unit per class"):
+        F.compute_cost(np.full((1, 3), 0.5), np.ones((1, 3)), output="softmax")
+    with pytest.raises(ValueError, match="needs one output unit per class"):
+        F.L_model_backward(np.full((1, 3), 0.5), np.ones((1, 3)), [((None, None, None), None)],
+                           output="softmax")  # fmt: skip

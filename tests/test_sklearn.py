@@ -638,3 +638,26 @@ def test_no_warnings_on_a_plain_fit():
         clf.predict(X)
         assert clf.n_iter_ == 4
         MLPRegressor(max_iter=10, tol=10.0, n_iter_no_change=2).fit(X, y.astype(float)).predict(X)
+
+
+@pytest.mark.parametrize("Est", [MLPClassifier, MLPRegressor])
+def test_warm_start_after_the_tol_rule_stopped_continues_its_count(Est):
+    """scikit-learn keeps best_loss_ and the no-improvement count over warm starts: a second
+    fit after a tol stop stops again at once."""
+    from sklearn import neural_network
+
+    X, y = _digits(300)
+    if Est is MLPRegressor:
+        y = X[:, :3] @ np.arange(3.0)
+    params = {"random_state": 0, "learning_rate_init": 0.01, "warm_start": True}
+    ours, sk = Est(**params), getattr(neural_network, Est.__name__)(**params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        epochs = []
+        for _ in range(2):
+            ours.fit(X, y)
+            sk.fit(X, y)
+            _assert_same_fit(ours, sk)
+            epochs.append(ours.n_iter_)
+    assert epochs[0] < 200 and epochs[1] == 1  # stopped by the rule, then at once
+    assert ours._no_improvement_count == sk._no_improvement_count

@@ -879,7 +879,8 @@ def train(spec, X, Y, state, callback=None, validation=None):
         out.final_cost = float("nan")
         out.diverged_cost = float("nan")
         out.best_cost = float("inf")
-        out.best_loss = float("inf")
+        out.best_loss = state.best_loss if spec.stop_on_plateau else float("inf")
+        out.no_improvement = state.no_improvement if spec.stop_on_plateau else 0
         out.diverged_at = -1
         decay_fn = spec.decay if callable(spec.decay) else None
         epoch0 = state.epoch
@@ -890,6 +891,8 @@ def train(spec, X, Y, state, callback=None, validation=None):
         if out.out_of_memory and pending is None:
             pending = MemoryError("training: no memory left to record the costs")
         state.t, state.epoch, state.cost0 = out.t, out.epoch, out.first_cost
+        if spec.stop_on_plateau:
+            state.best_loss, state.no_improvement = out.best_loss, out.no_improvement
         return TrainResult(
             costs=[out.costs[i] for i in range(out.n_costs)],
             validation_costs=[out.vcosts[i] for i in range(out.n_vcosts)],

@@ -281,12 +281,12 @@ def dense_backward(dA, Z, A_prev, W, activation, slope=0.01, need_dA_prev=True):
     return dA_prev, dW, db
 
 
-def _output_loss_impl(floating[:, ::1] Z, const floating[:, ::1] Y, floating[:, ::1] A,
+def _output_loss_impl(const floating[:, ::1] Z, const floating[:, ::1] Y, floating[:, ::1] A,
                       floating[:, ::1] dZ, int output):
     cdef double total
-    with nogil:
-        total = output_layer(&Z[0, 0], &Y[0, 0], Z.shape[1], &A[0, 0], &dZ[0, 0], Z.shape[0],
-                             Z.shape[1], output, True)
+    with nogil:  # Z is only read: A and dZ are other arrays
+        total = output_layer(<floating*>&Z[0, 0], &Y[0, 0], Z.shape[1], &A[0, 0], &dZ[0, 0],
+                             Z.shape[0], Z.shape[1], output, True)
     return total
 
 
@@ -307,10 +307,10 @@ def output_loss(Z, Y, output):
     return total / Z.shape[1], A, dZ
 
 
-def _softmax_impl(floating[:, ::1] Z, floating[:, ::1] A):
-    with nogil:
-        output_layer(&Z[0, 0], <const floating*>NULL, 0, &A[0, 0], <floating*>NULL, Z.shape[0],
-                     Z.shape[1], FNN_OUT_SOFTMAX, False)
+def _softmax_impl(const floating[:, ::1] Z, floating[:, ::1] A):
+    with nogil:  # Z is only read: A is another array
+        output_layer(<floating*>&Z[0, 0], <const floating*>NULL, 0, &A[0, 0], <floating*>NULL,
+                     Z.shape[0], Z.shape[1], FNN_OUT_SOFTMAX, False)
 
 
 def softmax(Z):

@@ -160,7 +160,7 @@ OUTPUTS: dict[str, Output] = {
         Output(
             "relu", 3, _relu_out, lambda Z, Y: (_relu_out(Z) - Y) ** 2 / 2, "real",
             "squared error", "relu", "relu",
-            delta=lambda Z, Y: np.where(Z > 0, Z - Y, np.zeros_like(Z)),
+            delta=lambda Z, Y: np.where(Z <= 0, np.zeros_like(Z), Z - Y),  # NaN stays
         ),
     )
 }  # fmt: skip

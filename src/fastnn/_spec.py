@@ -74,8 +74,9 @@ class TrainSpec:
     n_iter_no_change: int = 10
     tol: float = 1e-4
     stop_on_plateau: bool = False
-    # multiplies the loss part of every cost (not the L2 part, not the gradient): scikit-learn's
-    # MLPRegressor reports its squared error averaged over the outputs, loss_scale = 1 / n_L
+    # multiplies the loss part of every training cost (not the L2 part, not the gradient, not
+    # the validation costs): scikit-learn's MLPRegressor reports its squared error averaged over
+    # the outputs, loss_scale = 1 / n_L
     loss_scale: float = 1.0
     # a numpy RandomState's legacy state (RandomState.get_state()) whose one stream shuffles
     # every epoch, as scikit-learn's MLP does: the run starts from the order 0..m−1 and epoch
@@ -137,6 +138,7 @@ class TrainState:
         self.epoch = 0
         self.cost0 = float("nan")
         self.seed: int | None = None  # the shuffle seed the optimizer started with
+        self.reset_plateau()
         self._views()
 
     @classmethod
@@ -168,6 +170,12 @@ class TrainState:
         self.epoch = 0
         self.cost0 = float("nan")
 
+    def reset_plateau(self) -> None:
+        """No history for stop_on_plateau: no best training cost yet, no epochs without
+        improvement (warm starts continue both; the optimizer's reset leaves them)."""
+        self.best_loss = float("inf")
+        self.no_improvement = 0
+
     @property
     def opt_state(self) -> list[np.ndarray]:
         return [a for a in (self.v, self.s) if a is not None]
@@ -190,6 +198,8 @@ class TrainState:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        if "best_loss" not in state:  # pickled before stop_on_plateau existed
+            self.reset_plateau()
         self._views()
 
     def __repr__(self) -> str:

@@ -61,6 +61,8 @@ FILE_DEFAULTS: dict[str, Any] = {
     "iterations": 2500,
 }
 COST_EVERY = 100
+#: more distinct numeric labels than this look like a regression target: --output must say
+MAX_AUTO_CLASSES = 20
 PLOT_HINT = "--plot needs matplotlib: pip install 'fastnn[plot]'"
 
 # Errors that loading, training and saving report as "fastnn: error: ..." with exit code 1.
@@ -329,7 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--optimizer",
         choices=tuple(OPTIMIZERS),
         default="gd",
-        help="gd (default), momentum (--beta) or adam (--beta1, --beta2, --epsilon)",
+        help="gd (default), momentum (--beta), adam (--beta1, --beta2, --epsilon; the course's) "
+        "or sklearn_adam (the same, in scikit-learn's form)",
     )
     train.add_argument(
         "--beta", type=_real(0, 1, high_open=True), default=0.9, help="momentum (default 0.9)"
@@ -546,6 +549,12 @@ def _choose_output(
             f"{source}: the labels look like real numbers ({len(classes)} distinct values, e.g. "
             f"{next(c for c, v in zip(classes, numbers, strict=True) if v != round(v))}): pass "
             "--output linear for regression (or --output softmax to treat each value as a class)"
+        )
+    if requested is None and numbers is not None and len(classes) > MAX_AUTO_CLASSES:
+        raise UsageError(
+            f"{source}: {len(classes)} distinct numeric labels ({', '.join(classes.tolist()[:3])}, "
+            f"...): pass --output linear for regression, or --output softmax to train "
+            f"{len(classes)} classes"
         )
     if requested == "sigmoid" and len(classes) > 2:
         raise UsageError(

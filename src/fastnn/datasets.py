@@ -580,6 +580,9 @@ def _read_csv_table(path, label, id_column):
         None if j is None else np.array([row[j].strip() for _, row in data], dtype=str)
         for j in text_cols
     ]
+    if texts[0] is not None and (texts[0] == "").any():
+        i = int(np.argmax(texts[0] == ""))
+        raise ValueError(f"{p}: row {data[i][0]}, column {label!r}: empty label")
     return np.ascontiguousarray(table.T), texts[0], texts[1], p, [line for line, _ in data]
 
 

@@ -158,10 +158,10 @@ def compute_cost(AL, Y, output="sigmoid"):
     ``output="softmax"``, the mean categorical cross-entropy J = −(1/m) Σ_j Σ_c y_cj·log(a_cj)
     for AL (C, m) and Y one-hot (C, m) or labels (1, m); terms with y = 0 count 0. Returns a
     0-d value (np.squeeze'd)."""
-    out = get_output(output)
+    AL = _to_array(AL, "AL")
+    out = get_output(output, AL.shape[0] if AL.ndim == 2 else None)
     if out.name not in ("sigmoid", "softmax"):
         raise ValueError(f"compute_cost takes output='sigmoid' or 'softmax'; got {output!r}")
-    AL = _to_array(AL, "AL")
     dtype = result_dtype(AL)  # labels (exact 0/1) take the dtype of AL
     shape = (1, None) if out.name == "sigmoid" else (None, None)
     AL = as_matrix(AL, "AL", dtype, shape=shape, contiguous=True)
@@ -232,7 +232,7 @@ def L_model_backward(AL, Y, caches, hidden_activation="relu", output="sigmoid"):
     dA0..dA{L-1}, dW1..dWL, db1..dbL.
     """
     get_activation(hidden_activation)
-    out = get_output(output)
+    out = get_output(output, np.shape(AL)[0] if np.ndim(AL) == 2 else None)
     grads = {}
     if not isinstance(caches, (list, tuple)) or not caches:
         raise ValueError(

@@ -349,7 +349,8 @@ class Model:
         **Updates** (the course's formulas; t counts steps from 1):
         ``optimizer="gd"``: W ← W − α·dW; ``"momentum"``: v = β·v + (1 − β)·dW, W ← W − α·v;
         ``"adam"``: v = β1·v + (1 − β1)·dW, s = β2·s + (1 − β2)·dW², W ← W − α·v̂/(√ŝ + ε) with
-        v̂ = v/(1 − β1ᵗ), ŝ = s/(1 − β2ᵗ). The same for every b.
+        v̂ = v/(1 − β1ᵗ), ŝ = s/(1 − β2ᵗ); ``"sklearn_adam"``: scikit-learn's form of it,
+        W ← W − α_t·v/(√s + ε) with α_t = α·√(1 − β2ᵗ)/(1 − β1ᵗ). The same for every b.
         ``lambd`` > 0 adds L2: J += (λ/2m)·Σ‖W[l]‖², dW += (λ/m)·W (biases not penalised; m the
         batch's size). ``decay``: after epoch i (0-based) the rate becomes
         α0/(1 + decay_rate·i) (``"inverse"``, the course's update_lr),
@@ -368,8 +369,9 @@ class Model:
         for full batch the cost of the parameters before that iteration's step; for mini-batches
         the course's epoch cost, Σ over the epoch's batches of the summed loss (plus
         (λ/2)·Σ‖W‖² per batch), divided by m; ``loss_scale`` multiplies the loss part (not
-        the L2 part, not the gradient: scikit-learn's MLPRegressor averages its squared error
-        over the n_L outputs, ``loss_scale=1/n_L``). ``print_cost`` prints each one ("Cost after
+        the L2 part, the gradient or the validation costs: scikit-learn's MLPRegressor
+        averages its squared error over the n_L outputs, ``loss_scale=1/n_L``).
+        ``print_cost`` prints each one ("Cost after
         iteration i: J" or "Cost after epoch i: J"); ``callback(i, cost)`` runs at the same
         moments.
 
@@ -382,7 +384,8 @@ class Model:
         ``n_iter_`` counts the epochs up to it. Without validation, ``stop_on_plateau=True``
         (with ``cost_every=1``) applies scikit-learn's rule to the training cost instead:
         training stops after more than ``n_iter_no_change`` epochs in a row whose cost is not
-        below the best so far minus ``tol``, keeping the last epoch's state.
+        below the best so far minus ``tol``, keeping the last epoch's state (a warm start
+        continues that best cost and count).
 
         **Errors.** Ctrl-C stops within a fraction of a second and re-raises KeyboardInterrupt,
         keeping the state of the last completed iteration (mini-batches: epoch). Divergence: a
@@ -477,6 +480,8 @@ class Model:
                 )
             if not continuing:
                 state.reset_optimizer(optimizer)
+            if not r.warm_start:
+                state.reset_plateau()
             options = dict(r.options)
             seed = options.pop("seed")
             if seed is None:  # the model's; a continued optimizer's own; else a fresh one
@@ -551,7 +556,7 @@ class Model:
         self.validation_costs_ = result.validation_costs
         self.best_cost_ = result.best_cost if result.best_epoch >= 0 and not diverged else None
         self.stopped_early_ = result.stopped_early
-        if r.shuffle_rng is not None:
+        if r.shuffle_rng is not None and result.shuffle_state is not None:
             r.shuffle_rng.set_state(result.shuffle_state)
         if diverged:
             raise _training.divergence_error(spec, result, state)
@@ -638,7 +643,7 @@ class Model:
             arrays["x_mean"] = self.x_mean_
             arrays["x_scale"] = self.x_scale_
         if self.classes_ is not None:  # an optional member, a string array (never a pickle)
-            arrays["classes"] = np.asarray(self.classes_, dtype=str)
+            arrays["classes"] = _checked_classes(np.asarray(self.classes_, dtype=str), self)
         for l, (W, b) in enumerate(zip(self._state.W, self._state.b, strict=True), start=1):
             arrays[f"W{l}"] = W
             arrays[f"b{l}"] = b

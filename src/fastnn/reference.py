@@ -205,7 +205,7 @@ def train(spec, X, Y, state, callback=None, validation=None):
         result.stopped_early = plateau.no_improvement > spec.n_iter_no_change
         return result.stopped_early
 
-    plateau.no_improvement, plateau.best = 0, float("inf")
+    plateau.no_improvement, plateau.best = state.no_improvement, state.best_loss
     validate.no_improvement, validate.best = 0, None
     snap, epoch_start = keep(), None
     stream, order = None, np.arange(m)
@@ -268,6 +268,8 @@ def train(spec, X, Y, state, callback=None, validation=None):
     elif result.pending is None and validate.best is not None:
         restore(validate.best)
     state.cost0 = result.first_cost
+    if spec.stop_on_plateau:
+        state.best_loss, state.no_improvement = plateau.best, plateau.no_improvement
     result.n_done = state.epoch - E0
     if stream is not None:
         result.shuffle_state = stream.get_state()

@@ -7,9 +7,9 @@ where the meaning is the same. As there, the classifier takes any number of clas
 output for more than two) and multi-label indicator targets (one sigmoid per label), and the
 regressor any number of targets.
 
-The training is fastnn's: **full-batch gradient descent**, entirely in compiled code, with a
-constant learning rate, no L2 penalty, no mini-batches, no momentum/Adam, no early stopping.
-Internally ``X.T`` (an F-ordered view, no copy) is handed to :class:`fastnn.Model`.
+The training is scikit-learn's algorithm for ``solver="adam"`` (its initialisation, shuffles,
+batches, L2 penalty, Adam and tol stopping rule), run entirely in fastnn's compiled engine;
+internally ``X.T`` (an F-ordered view, no copy) is handed to :class:`fastnn.Model`.
 
 scikit-learn is optional for fastnn: ``import fastnn`` never imports it; this module needs it
 (``pip install 'fastnn[sklearn]'``).
@@ -117,7 +117,8 @@ _PARAMETERS_DOC = """Parameters
     warm_start : bool, default=False
         If True and the estimator is fitted, ``fit`` continues from the fitted weights (with a
         fresh Adam state, as scikit-learn's) for up to ``max_iter`` more epochs (``loss_curve_``
-        grows, ``n_iter_`` accumulates).
+        grows, ``t_`` accumulates, the tol rule's best loss and count go on; ``n_iter_`` counts
+        the last fit's epochs, as in scikit-learn).
     beta_1, beta_2 : float in [0, 1), default=0.9, 0.999
         Adam's decay rates of the first and second moments.
     epsilon : float, default=1e-8
@@ -371,6 +372,9 @@ class _BaseMLP(BaseEstimator):
                 leaky_slope=p["slope"],
             )
 
+        if continuing:  # as scikit-learn: the tol rule's best loss and count go on
+            model._state.best_loss = self.best_loss_
+            model._state.no_improvement = self._no_improvement_count
         callback = None
         if self.verbose:
 
@@ -397,6 +401,7 @@ class _BaseMLP(BaseEstimator):
                 tol=p["tol"],
                 n_iter_no_change=p["n_iter_no_change"],
                 stop_on_plateau=True,
+                warm_start=continuing,
                 # scikit-learn's squared error is a mean over the outputs too (its log losses
                 # are sums over them); the gradient is not scaled
                 loss_scale=1 / Y.shape[0] if output == "linear" else 1.0,
@@ -434,7 +439,8 @@ class _BaseMLP(BaseEstimator):
         self.t_ = (self.t_ if continuing else 0) + model.n_iter_ * X.shape[0]
         self.n_iter_ = model.n_iter_
         self.loss_ = self.loss_curve_[-1]
-        self.best_loss_ = min(self.loss_curve_)
+        self.best_loss_ = model._state.best_loss
+        self._no_improvement_count = model._state.no_improvement
         self.n_layers_ = L + 1
         self.n_outputs_ = Y.shape[0]
         self.out_activation_ = OUTPUTS[output].sklearn_name
@@ -505,7 +511,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     loss_ : float
         ``loss_curve_[-1]``.
     n_iter_ : int
-        Epochs run (summed over warm starts).
+        Epochs of the last fit (a warm start's own, as in scikit-learn).
     n_layers_ : int
         Number of layers, input and output included.
     n_outputs_ : int
@@ -604,13 +610,13 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     intercepts_ : list of ndarray
         ``intercepts_[i]`` has shape (units of layer i + 1,): fastnn's ``b{i+1}`` flattened.
     loss_curve_ : list of float
-        The loss of every epoch: each batch's squared error Σ (a − y)²/2 (over the targets)
-        before its step, plus (α/2)·Σ‖W‖² per batch, summed over the epoch and divided by
-        n_samples (scikit-learn's).
+        The loss of every epoch: each batch's squared error Σ (a − y)²/2 averaged over the
+        targets, before its step, plus (α/2)·Σ‖W‖² per batch, summed over the epoch and divided
+        by n_samples (scikit-learn's; the gradient is that of the sum over the targets).
     loss_ : float
         ``loss_curve_[-1]``.
     n_iter_ : int
-        Epochs run (summed over warm starts).
+        Epochs of the last fit (a warm start's own, as in scikit-learn).
     n_layers_ : int
         Number of layers, input and output included.
     n_outputs_ : int

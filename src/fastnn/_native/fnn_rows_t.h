@@ -115,7 +115,7 @@ FNN_CLONES FNN_STATIC void FNN_NAME(fnn_out_delta)(FNN_T *Z, const FNN_T *Y, ptr
             Z[j] = (z >= 0 ? 1 / (1 + e) : e / (1 + e)) - Y[j];
         }
     } else if (output == FNN_OUT_RELU) {
-        for (j = 0; j < count; j++) Z[j] = Z[j] > 0 ? Z[j] - Y[j] : 0;
+        for (j = 0; j < count; j++) Z[j] = Z[j] <= 0 ? 0 : Z[j] - Y[j]; /* NaN stays */
     } else {
         for (j = 0; j < count; j++) Z[j] = Z[j] - Y[j];
     }
@@ -164,7 +164,7 @@ FNN_CLONES FNN_STATIC double FNN_NAME(fnn_out_loss)(const FNN_T *Z, const FNN_T 
         for (j = 0; j < count; j++) {
             FNN_T z = Z[j], a = z <= 0 ? 0 : z, d = a - Y[j]; /* NaN stays NaN */
             if (A != NULL) A[j] = a;
-            dZ[j] = z > 0 ? d : 0;
+            dZ[j] = z <= 0 ? 0 : d;
             total += 0.5 * d * d;
         }
     } else if (A == NULL) {
