@@ -555,3 +555,27 @@ def test_gram_path_gradient_matches_finite_differences(dtype):
     tol = 1e-4 if dtype == np.float32 else 1e-12
     for key in params:
         np.testing.assert_allclose(gram[key], direct[key], rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_minibatches_without_shuffling_take_the_columns_in_order(stream, rng):
+    """shuffle=False: every epoch the batches are X's columns in order, with no draw (a shuffle
+    stream is left as it was), the same in the engine and its twin."""
+    X = draw(rng, (3, 23), np.float64)
+    Y = labels(rng, (2, 23), np.float64, "softmax")
+    Ws, bs = net(rng, [3, 4, 2], np.float64)
+    state0 = np.random.RandomState(7).get_state() if stream else None
+    s = spec(["tanh"], "softmax", 0.05, 4, mini_batch_size=5, cost_every=1, shuffle=False,
+             optimizer="sklearn_adam", shuffle_state=state0)  # fmt: skip
+    got, want, mine, theirs = run_both(s, X, Y, Ws, bs, "sklearn_adam")
+    assert_same_run(got, want, mine, theirs, np.float64)
+    if stream:
+        assert np.array_equal(got.shuffle_state[1], state0[1]) and got.shuffle_state[2] == state0[2]
+    # the same as one ordered pass by hand: batches 0..4, 5..9, ... of the columns
+    ordered = state_of(Ws, bs, "sklearn_adam")
+    for _ in range(4):
+        for start in range(0, 23, 5):
+            cols = slice(start, start + 5)
+            one = dataclasses.replace(s, num_epochs=1, mini_batch_size=None, shuffle_state=None)
+            reference.train(one, X[:, cols], np.ascontiguousarray(Y[:, cols]), ordered)
+    np.testing.assert_allclose(mine.theta, ordered.theta, rtol=1e-12)

@@ -188,8 +188,16 @@ def _digits(n=400):
         {"activation": "logistic", "hidden_layer_sizes": (20, 7), "batch_size": 33},
         {"activation": "identity", "hidden_layer_sizes": (), "learning_rate_init": 0.01},
         {"beta_1": 0.8, "beta_2": 0.99, "epsilon": 1e-6, "max_iter": 300, "tol": 1e-3},
+        {"shuffle": False, "batch_size": 50},
     ],
-    ids=["defaults", "tanh-batch64-alpha", "logistic-2layers-batch33", "logreg", "adam-params"],
+    ids=[
+        "defaults",
+        "tanh-batch64-alpha",
+        "logistic-2layers-batch33",
+        "logreg",
+        "adam-params",
+        "no-shuffle",
+    ],  # fmt: skip
 )
 @pytest.mark.parametrize("task", ["multiclass", "binary", "multilabel"])
 def test_classifier_computes_what_scikit_learns_mlp_computes(params, task):

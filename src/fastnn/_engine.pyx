@@ -93,6 +93,7 @@ cdef struct Spec:
     long long cost_every
     long long seed
     bint early_stopping
+    bint shuffle          # mini-batches: a new order every epoch (else X's column order)
     bint plateau          # stop when the training cost plateaus (scikit-learn without
                           # early_stopping); exclusive with early_stopping
     long long n_iter_no_change
@@ -477,7 +478,9 @@ cdef object _run(floating* theta, Net* net, Spec* spec, Data* d, Buffers* buf, O
                     # --- one epoch of mini-batches through the epoch's permutation
                     _keep(buf, &buf.start, theta, out, True)
                     in_epoch = True
-                    if d.stream != NULL:
+                    if not spec.shuffle:
+                        pass  # the batches in X's column order (perm is 0..m−1)
+                    elif d.stream != NULL:
                         _next_order(d, m)
                     else:
                         fnn_mt_seed(&rng, <uint32_t>(spec.seed + 1 + E))
@@ -830,6 +833,7 @@ def train(spec, X, Y, state, callback=None, validation=None):
         s.seed = spec.seed
         s.early_stopping = validation is not None
         s.plateau = spec.stop_on_plateau
+        s.shuffle = spec.shuffle
         s.n_iter_no_change = spec.n_iter_no_change
         s.tol = spec.tol
         s.loss_scale = spec.loss_scale

@@ -74,6 +74,7 @@ class TrainSpec:
     n_iter_no_change: int = 10
     tol: float = 1e-4
     stop_on_plateau: bool = False
+    shuffle: bool = True  # mini-batches: False takes them in X's column order every epoch
     # multiplies the loss part of every training cost (not the L2 part, not the gradient, not
     # the validation costs): scikit-learn's MLPRegressor reports its squared error averaged over
     # the outputs, loss_scale = 1 / n_L

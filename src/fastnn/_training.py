@@ -89,6 +89,7 @@ def make_spec(
     n_iter_no_change=10,
     tol=1e-4,
     stop_on_plateau=False,
+    shuffle=True,
     loss_scale=1.0,
     shuffle_state=None,
     divergence_factor=DIVERGENCE_FACTOR,
@@ -128,8 +129,9 @@ def make_spec(
     if path not in PATHS:
         valid = ", ".join(repr(p) for p in PATHS)
         raise ValueError(f"path must be one of {valid}; got {path!r}")
-    if not isinstance(stop_on_plateau, (bool, np.bool_)):
-        raise TypeError(f"stop_on_plateau must be True or False; got {stop_on_plateau!r}")
+    for flag, name in ((stop_on_plateau, "stop_on_plateau"), (shuffle, "shuffle")):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False; got {flag!r}")
     loss_scale = _check_real(loss_scale, "loss_scale", low=0, low_open=True)
     if shuffle_state is not None and mini_batch_size is None:
         raise ValueError(
@@ -179,6 +181,7 @@ def make_spec(
         n_iter_no_change=n_iter_no_change,
         tol=tol,
         stop_on_plateau=bool(stop_on_plateau),
+        shuffle=bool(shuffle),
         loss_scale=loss_scale,
         shuffle_state=shuffle_state,
         gram=gram,

@@ -66,6 +66,7 @@ _OPTIONS = (
     "n_iter_no_change",
     "tol",
     "stop_on_plateau",
+    "shuffle",
     "loss_scale",
     "divergence_factor",
 )
@@ -326,6 +327,7 @@ class Model:
         n_iter_no_change: int = 10,
         tol: float = 1e-4,
         stop_on_plateau: bool = False,
+        shuffle: bool = True,
         shuffle_rng: np.random.RandomState | None = None,
         loss_scale: float = 1.0,
         divergence_factor: float = DIVERGENCE_FACTOR,

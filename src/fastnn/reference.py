@@ -237,7 +237,9 @@ def train(spec, X, Y, state, callback=None, validation=None):
                     state.epoch = E + 1
             else:
                 epoch_start = keep()
-                if stream is not None:  # scikit-learn's: the last order, permuted again
+                if not spec.shuffle:
+                    perm = np.arange(m)
+                elif stream is not None:  # scikit-learn's: the last order, permuted again
                     order = order[stream.permutation(m)]
                     perm = order
                 else:

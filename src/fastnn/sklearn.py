@@ -102,7 +102,10 @@ _PARAMETERS_DOC = """Parameters
     learning_rate_init : float, default=0.001
         Adam's step size α.
     max_iter : int, default=200
-        Maximum number of epochs (passes over the training set, reshuffled each time).
+        Maximum number of epochs (passes over the training set).
+    shuffle : bool, default=True
+        Reshuffle the samples every epoch (from ``random_state``, as scikit-learn); False takes
+        the batches in the samples' order.
     random_state : int, RandomState instance or None, default=None
         As scikit-learn's: every fit takes ``check_random_state(random_state)`` (an int: a
         fresh ``RandomState(random_state)``; None: numpy's global generator), which draws the
@@ -145,8 +148,8 @@ _NOTES_DOC = """Notes
     stream from the same generator), batches, L2 penalty, Adam in scikit-learn's form, loss
     curve and stopping rule, so the loss curve and weights agree with scikit-learn's to
     rounding (tests/test_sklearn.py compares them). Not there yet: the "sgd" and "lbfgs"
-    solvers, learning-rate schedules, ``early_stopping``, ``shuffle=False``,
-    ``sample_weight`` and ``partial_fit``. Standardize ``X``
+    solvers, learning-rate schedules, ``early_stopping``, ``sample_weight`` and
+    ``partial_fit``. Standardize ``X``
     (``make_pipeline(StandardScaler(), ...)``).
 
     A non-finite loss raises ``FloatingPointError``; a fit that raises leaves the estimator as
@@ -169,6 +172,7 @@ class _BaseMLP(BaseEstimator):
         batch_size="auto",
         learning_rate_init=0.001,
         max_iter=200,
+        shuffle=True,
         random_state=None,
         tol=1e-4,
         verbose=False,
@@ -188,6 +192,7 @@ class _BaseMLP(BaseEstimator):
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
         self.max_iter = max_iter
+        self.shuffle = shuffle
         self.random_state = random_state
         self.tol = tol
         self.verbose = verbose
@@ -278,6 +283,8 @@ class _BaseMLP(BaseEstimator):
                 f"solver must be one of {', '.join(repr(s) for s in SOLVERS)} (scikit-learn's "
                 f"'sgd' and 'lbfgs' are not in fastnn yet); got {self.solver!r}"
             )
+        if not isinstance(self.shuffle, (bool, np.bool_)):
+            raise TypeError(f"shuffle must be True or False; got {self.shuffle!r}")
         hidden = self._hidden_sizes()
         activation = self._fastnn_activation()
         beta = {"low": 0.0, "low_open": False, "high": 1.0}
@@ -391,6 +398,7 @@ class _BaseMLP(BaseEstimator):
                 num_epochs=p["max_iter"],
                 mini_batch_size=self._batch_size(X.shape[0]),
                 optimizer="sklearn_adam",
+                shuffle=bool(self.shuffle),
                 shuffle_rng=rng,
                 beta1=p["beta1"],
                 beta2=p["beta2"],
