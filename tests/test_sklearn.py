@@ -669,3 +669,61 @@ def test_warm_start_after_the_tol_rule_stopped_continues_its_count(Est):
             epochs.append(ours.n_iter_)
     assert epochs[0] < 200 and epochs[1] == 1  # stopped by the rule, then at once
     assert ours._no_improvement_count == sk._no_improvement_count
+
+
+# --- partial_fit ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("task", ["multiclass", "binary", "multilabel", "regressor"])
+def test_partial_fit_sequences_compute_what_scikit_learn_computes(task):
+    """Chunks through partial_fit (the first with classes), then a fit, then more chunks: the
+    weights, loss curve, counters and Adam state go on as scikit-learn's do."""
+    from sklearn import neural_network
+
+    X, y = _digits(360)
+    Est = MLPRegressor if task == "regressor" else MLPClassifier
+    kw = {}
+    if task == "binary":
+        y = y % 2
+    elif task == "multilabel":
+        y = np.stack([y % 2, y > 4], axis=1).astype(int)
+    elif task == "regressor":
+        y = X[:, :2] @ np.array([1.0, -2.0])
+    if task != "regressor":
+        kw["classes"] = np.unique(y) if task != "multilabel" else np.arange(2)
+    params = {"random_state": 2, "batch_size": 50, "hidden_layer_sizes": (12,), "max_iter": 15}
+    ours, sk = Est(**params), getattr(neural_network, Est.__name__)(**params)
+    chunks = [slice(0, 120), slice(120, 240), slice(240, 360)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for i, c in enumerate(chunks):
+            extra = kw if i == 0 else {}
+            ours.partial_fit(X[c], y[c], **extra)
+            sk.partial_fit(X[c], y[c], **extra)
+            _assert_same_fit(ours, sk)
+        ours.fit(X, y)
+        sk.fit(X, y)
+        _assert_same_fit(ours, sk)
+        for c in chunks[:2]:
+            ours.partial_fit(X[c], y[c])
+            sk.partial_fit(X[c], y[c])
+            _assert_same_fit(ours, sk)
+    assert ours.n_iter_ == 1 and len(ours.loss_curve_) == 15 + 2
+
+
+def test_partial_fit_errors_as_scikit_learns():
+    X, y = _digits(100)
+    clf = MLPClassifier(max_iter=5)
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        clf.partial_fit(X, y)
+    assert not hasattr(clf, "coefs_")  # a failed call leaves it as it was
+    clf.partial_fit(X[:50], y[:50], classes=np.arange(10))
+    before = [W.copy() for W in clf.coefs_]
+    with pytest.raises(ValueError, match="not the same as on the first call"):
+        clf.partial_fit(X, y, classes=np.arange(5))
+    with pytest.raises(ValueError, match=r"y has classes not in classes_ .*: \[11\]"):
+        clf.partial_fit(X[:3], np.array([1, 2, 11]))
+    for a, b in zip(clf.coefs_, before, strict=True):
+        assert_array_equal(a, b)
+    clf.partial_fit(X[50:], y[50:])  # classes may be left out after the first call
+    assert clf.n_iter_ == 1 and len(clf.loss_curve_) == 2

@@ -29,7 +29,7 @@ try:
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.preprocessing import LabelBinarizer
     from sklearn.utils import check_random_state
-    from sklearn.utils.multiclass import check_classification_targets
+    from sklearn.utils.multiclass import check_classification_targets, type_of_target
     from sklearn.utils.validation import check_is_fitted, column_or_1d
 except ImportError as err:  # pragma: no cover - exercised only without scikit-learn
     raise ImportError("fastnn.sklearn needs scikit-learn: pip install 'fastnn[sklearn]'") from err
@@ -148,8 +148,7 @@ _NOTES_DOC = """Notes
     stream from the same generator), batches, L2 penalty, Adam in scikit-learn's form, loss
     curve and stopping rule, so the loss curve and weights agree with scikit-learn's to
     rounding (tests/test_sklearn.py compares them). Not there yet: the "sgd" and "lbfgs"
-    solvers, learning-rate schedules, ``early_stopping``, ``sample_weight`` and
-    ``partial_fit``. Standardize ``X``
+    solvers, learning-rate schedules, ``early_stopping`` and ``sample_weight``. Standardize ``X``
     (``make_pipeline(StandardScaler(), ...)``).
 
     A non-finite loss raises ``FloatingPointError``; a fit that raises leaves the estimator as
@@ -273,7 +272,7 @@ class _BaseMLP(BaseEstimator):
             warnings.warn(
                 f"Got `batch_size` larger than sample size. It is going to be clipped to "
                 f"{n_samples}.",
-                stacklevel=4,
+                stacklevel=5,
             )
         return min(size, n_samples)
 
@@ -318,7 +317,7 @@ class _BaseMLP(BaseEstimator):
             self._fit(X, y)
         return self
 
-    def _fit(self, X, y):
+    def _fit(self, X, y, incremental=False, classes=None):
         raise NotImplementedError
 
     @contextlib.contextmanager
@@ -333,16 +332,19 @@ class _BaseMLP(BaseEstimator):
             self.__dict__.update(state)
             raise
 
-    def _continuing(self) -> bool:
-        """Whether this fit continues from the fitted weights (warm_start)."""
-        return bool(self.warm_start) and hasattr(self, "coefs_")
+    def _continuing(self, incremental: bool = False) -> bool:
+        """Whether this fit continues from the fitted weights (warm_start, partial_fit)."""
+        return (bool(self.warm_start) or incremental) and hasattr(self, "coefs_")
 
-    def _train(self, X: np.ndarray, Y: np.ndarray, p: dict, output: str) -> None:
+    def _train(
+        self, X: np.ndarray, Y: np.ndarray, p: dict, output: str, incremental: bool = False
+    ) -> None:
         """Fit a fastnn.Model with ``output`` on X (n_samples, n_features) and Y (n_outputs,
-        n_samples) of dtype ``p["dtype"]``; set the fitted attributes only once training
-        succeeded."""
+        n_samples) of dtype ``p["dtype"]`` (``incremental``: one epoch, continuing the Adam
+        state of the last fit or partial_fit, as scikit-learn's partial_fit); set the fitted
+        attributes only once training succeeded."""
         dims = check_layer_dims([X.shape[1], *p["hidden"], Y.shape[0]])  # before any draw
-        continuing = self._continuing()
+        continuing = self._continuing(incremental)
         # as scikit-learn: a fresh generator from random_state at every fit (None: numpy's
         # global one), which draws the initial weights and then shuffles every epoch
         rng = check_random_state(self.random_state)
@@ -350,8 +352,9 @@ class _BaseMLP(BaseEstimator):
             fitted = [self.coefs_[0].shape[0], *(W.shape[1] for W in self.coefs_)]
             if fitted != dims:
                 raise ValueError(
-                    f"warm_start=True continues from the fitted layers {fitted}, but the data and "
-                    f"hidden_layer_sizes give {dims}; set warm_start=False to start afresh"
+                    f"{'partial_fit' if incremental else 'warm_start=True'} continues from the "
+                    f"fitted layers {fitted}, but the data and hidden_layer_sizes give {dims}"
+                    + ("" if incremental else "; set warm_start=False to start afresh")
                 )
             model = Model.from_parameters(
                 self._course_parameters(),
@@ -382,6 +385,11 @@ class _BaseMLP(BaseEstimator):
         if continuing:  # as scikit-learn: the tol rule's best loss and count go on
             model._state.best_loss = self.best_loss_
             model._state.no_improvement = self._no_improvement_count
+        if incremental and hasattr(self, "_adam"):  # partial_fit goes on with the last Adam
+            v, s, t = self._adam
+            model._state.reset_optimizer("sklearn_adam")
+            model._state.v[...], model._state.s[...] = v, s
+            model._state.t = t
         callback = None
         if self.verbose:
 
@@ -395,7 +403,7 @@ class _BaseMLP(BaseEstimator):
                 X.T,
                 Y,
                 p["lr"],
-                num_epochs=p["max_iter"],
+                num_epochs=1 if incremental else p["max_iter"],
                 mini_batch_size=self._batch_size(X.shape[0]),
                 optimizer="sklearn_adam",
                 shuffle=bool(self.shuffle),
@@ -428,7 +436,7 @@ class _BaseMLP(BaseEstimator):
                 raise
             warnings.warn("Training interrupted by user.", stacklevel=4)  # the caller of fit
         else:
-            if not model.stopped_early_:
+            if not model.stopped_early_ and not incremental:
                 warnings.warn(
                     f"Stochastic Optimizer: Maximum iterations ({p['max_iter']}) reached and "
                     "the optimization hasn't converged yet.",
@@ -449,6 +457,7 @@ class _BaseMLP(BaseEstimator):
         self.loss_ = self.loss_curve_[-1]
         self.best_loss_ = model._state.best_loss
         self._no_improvement_count = model._state.no_improvement
+        self._adam = (model._state.v.copy(), model._state.s.copy(), model._state.t)
         self.n_layers_ = L + 1
         self.n_outputs_ = Y.shape[0]
         self.out_activation_ = OUTPUTS[output].sklearn_name
@@ -537,29 +546,66 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _more_tags(self):  # scikit-learn < 1.6
         return {"multilabel": True}
 
-    def _fit(self, X, y):
+    def partial_fit(self, X, y, classes=None):
+        """One epoch over X and y from the current state, as scikit-learn's partial_fit: the
+        weights and the Adam state go on from the last fit or partial_fit (the first call
+        initialises them and needs ``classes``, all the labels any call will see; for a
+        multi-label indicator y the labels are y's columns); the epoch's samples are shuffled from a fresh
+        ``check_random_state(random_state)``. ``n_iter_`` is 1 after it, ``t_`` and
+        ``loss_curve_`` go on. A call that raises leaves the estimator as it was."""
+        with self._unchanged_on_error():
+            self._fit(X, y, incremental=True, classes=classes)
+        return self
+
+    def _fit(self, X, y, incremental=False, classes=None):
         p = self._check_params()
-        X, y = validate_data(
-            self, X, y, dtype=p["dtype"], multi_output=True, reset=not self._continuing()
-        )
+        continuing = self._continuing(incremental)
+        X, y = validate_data(self, X, y, dtype=p["dtype"], multi_output=True, reset=not continuing)
         check_classification_targets(y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        binarizer = LabelBinarizer().fit(y)
-        classes = binarizer.classes_
-        if len(classes) < 2:
+        binarizer = self._binarizer(y, incremental, classes)
+        known = binarizer.classes_
+        if len(known) < 2:
             raise ValueError(
-                f"{type(self).__name__} needs samples of 2 classes; got 1 class ({classes[0]!r})"
+                f"{type(self).__name__} needs samples of 2 classes; got 1 class ({known[0]!r})"
             )
-        if self._continuing() and not np.array_equal(self.classes_, classes):
+        if continuing and not incremental and not np.array_equal(self.classes_, known):
             raise ValueError(
                 "warm_start can only be used where y has the same classes as in the "
-                f"previous call to fit; previous {self.classes_.tolist()}, now {classes.tolist()}"
+                f"previous call to fit; previous {self.classes_.tolist()}, now {known.tolist()}"
             )
+        if binarizer.y_type_ != "multilabel-indicator":
+            unseen = np.setdiff1d(np.unique(y), known)
+            if unseen.size:
+                raise ValueError(
+                    f"y has classes not in classes_ {known.tolist()}: {unseen.tolist()[:5]}"
+                )
         Y = binarizer.transform(y).T.astype(p["dtype"])  # (n_outputs, n_samples)
         output = "sigmoid" if binarizer.y_type_ in ("binary", "multilabel-indicator") else "softmax"
-        self._train(X, Y, p, output)
-        self.classes_ = classes
+        self._train(X, Y, p, output, incremental)
+        self.classes_ = known
+        self._label_binarizer = binarizer
+
+    def _binarizer(self, y, incremental: bool, classes) -> LabelBinarizer:
+        """scikit-learn's LabelBinarizer for this fit: fitted on y for fit; for partial_fit,
+        on ``classes`` at the first call (which needs them; on y for a multi-label indicator),
+        then the one of the first call (``classes``, when given again, must be the same)."""
+        if not incremental:
+            return LabelBinarizer().fit(y)
+        first = not hasattr(self, "_label_binarizer") or not hasattr(self, "coefs_")
+        if not first:
+            if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+                raise ValueError(
+                    f"classes={np.unique(classes).tolist()} is not the same as on the first "
+                    f"call to partial_fit, {self.classes_.tolist()}"
+                )
+            return self._label_binarizer
+        if classes is None:  # as scikit-learn, for a multi-label y too
+            raise ValueError("classes must be passed on the first call to partial_fit")
+        if type_of_target(y).startswith("multilabel"):
+            return LabelBinarizer().fit(y)
+        return LabelBinarizer().fit(np.asarray(classes))
 
     def decision_function(self, X) -> np.ndarray:
         """The output layer's pre-activations: the log-odds of ``classes_[1]`` (n_samples,) for
@@ -634,7 +680,17 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     %(notes)s"""
 
-    def _fit(self, X, y):
+    def partial_fit(self, X, y):
+        """One epoch over X and y from the current state, as scikit-learn's partial_fit: the
+        weights and the Adam state go on from the last fit or partial_fit; the epoch's samples
+        are shuffled from a fresh ``check_random_state(random_state)``. ``n_iter_`` is 1 after
+        it, ``t_`` and ``loss_curve_`` go on. A call that raises leaves the estimator as it
+        was."""
+        with self._unchanged_on_error():
+            self._fit(X, y, incremental=True)
+        return self
+
+    def _fit(self, X, y, incremental=False, classes=None):
         p = self._check_params()
         X, y = validate_data(
             self,
@@ -643,12 +699,12 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             dtype=p["dtype"],
             y_numeric=True,
             multi_output=True,
-            reset=not self._continuing(),
+            reset=not self._continuing(incremental),
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)  # DataConversionWarning, then ravel
         Y = np.asarray(y, dtype=p["dtype"]).reshape(len(y), -1).T  # (n_outputs, n_samples)
-        self._train(X, Y, p, "linear")
+        self._train(X, Y, p, "linear", incremental)
 
     def predict(self, X) -> np.ndarray:
         """Predicted values, (n_samples,) for one target, else (n_samples, n_outputs_)."""
