@@ -32,7 +32,7 @@ from _helpers import (
 
 from fastnn import Model, _blas, _engine, reference
 
-OPTIMIZERS = ["gd", "momentum", "adam"]
+OPTIMIZERS = ["gd", "momentum", "adam", "sklearn_adam", "sklearn_sgd", "sklearn_nesterov"]
 
 
 def run_both(s, X, Y, Ws, bs, optimizer="gd", validation=None, callback=None, x_layout="C"):
@@ -579,3 +579,22 @@ def test_minibatches_without_shuffling_take_the_columns_in_order(stream, rng):
             one = dataclasses.replace(s, num_epochs=1, mini_batch_size=None, shuffle_state=None)
             reference.train(one, X[:, cols], np.ascontiguousarray(Y[:, cols]), ordered)
     np.testing.assert_allclose(mine.theta, ordered.theta, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_the_adaptive_schedule_divides_the_rate_where_the_plateau_rule_would_stop(dtype, rng):
+    X = draw(rng, (3, 40), dtype)
+    Y = labels(rng, (1, 40), dtype)
+    Ws, bs = net(rng, [3, 4, 1], dtype)
+    s = spec(["tanh"], "sigmoid", 0.1, 60, mini_batch_size=8, cost_every=1, seed=2,
+             optimizer="sklearn_nesterov", stop_on_plateau=True, adaptive=True, tol=0.05,
+             n_iter_no_change=2)  # fmt: skip
+    got, want, mine, theirs = run_both(s, X, Y, Ws, bs, "sklearn_nesterov")
+    assert_same_run(got, want, mine, theirs, dtype)
+    # 0.1 → 0.02 → ... : the rate has been divided by 5 at least once, as in the twin
+    assert got.final_learning_rate < 0.1 and got.final_learning_rate == pytest.approx(
+        want.final_learning_rate, rel=1e-12
+    )
+    assert np.log(0.1 / got.final_learning_rate) / np.log(5) == pytest.approx(
+        round(np.log(0.1 / got.final_learning_rate) / np.log(5))
+    )

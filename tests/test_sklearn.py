@@ -189,6 +189,16 @@ def _digits(n=400):
         {"activation": "identity", "hidden_layer_sizes": (), "learning_rate_init": 0.01},
         {"beta_1": 0.8, "beta_2": 0.99, "epsilon": 1e-6, "max_iter": 300, "tol": 1e-3},
         {"shuffle": False, "batch_size": 50},
+        {"solver": "sgd"},
+        {"solver": "sgd", "nesterovs_momentum": False, "momentum": 0.5, "alpha": 0.01},
+        {"solver": "sgd", "learning_rate": "invscaling", "learning_rate_init": 0.05},
+        {
+            "solver": "sgd",
+            "learning_rate": "adaptive",
+            "learning_rate_init": 0.05,
+            "tol": 1e-2,
+            "max_iter": 100,
+        },  # fmt: skip
     ],
     ids=[
         "defaults",
@@ -197,7 +207,11 @@ def _digits(n=400):
         "logreg",
         "adam-params",
         "no-shuffle",
-    ],  # fmt: skip
+        "sgd-nesterov",
+        "sgd-momentum",
+        "sgd-invscaling",
+        "sgd-adaptive",
+    ],
 )
 @pytest.mark.parametrize("task", ["multiclass", "binary", "multilabel"])
 def test_classifier_computes_what_scikit_learns_mlp_computes(params, task):
@@ -603,6 +617,11 @@ def test_divergence_raises_and_leaves_the_estimator_as_it_was():
         ({"max_iter": 0}, ValueError, "max_iter"),
         ({"max_iter": 10.0}, TypeError, "max_iter"),
         ({"init": "glorot"}, ValueError, "init must be one of"),
+        ({"solver": "lbfgs"}, ValueError, "'lbfgs' is not in fastnn yet"),
+        ({"learning_rate": "optimal"}, ValueError, "learning_rate must be one of"),
+        ({"momentum": 1.5}, ValueError, "momentum"),
+        ({"power_t": -1.0}, ValueError, "power_t"),
+        ({"nesterovs_momentum": 1}, TypeError, "nesterovs_momentum must be True or False"),
         ({"init": "zeros"}, ValueError, "init='zeros'"),
         ({"leaky_slope": 1.5}, ValueError, "leaky_slope"),
         ({"dtype": np.int32}, ValueError, "dtype"),
@@ -674,8 +693,9 @@ def test_warm_start_after_the_tol_rule_stopped_continues_its_count(Est):
 # --- partial_fit ----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("solver", ["adam", "sgd-invscaling", "sgd-adaptive"])
 @pytest.mark.parametrize("task", ["multiclass", "binary", "multilabel", "regressor"])
-def test_partial_fit_sequences_compute_what_scikit_learn_computes(task):
+def test_partial_fit_sequences_compute_what_scikit_learn_computes(task, solver):
     """Chunks through partial_fit (the first with classes), then a fit, then more chunks: the
     weights, loss curve, counters and Adam state go on as scikit-learn's do."""
     from sklearn import neural_network
@@ -692,6 +712,8 @@ def test_partial_fit_sequences_compute_what_scikit_learn_computes(task):
     if task != "regressor":
         kw["classes"] = np.unique(y) if task != "multilabel" else np.arange(2)
     params = {"random_state": 2, "batch_size": 50, "hidden_layer_sizes": (12,), "max_iter": 15}
+    if solver != "adam":  # the rate the schedule reached goes on into partial_fit
+        params |= {"solver": "sgd", "learning_rate": solver[4:], "learning_rate_init": 0.05}
     ours, sk = Est(**params), getattr(neural_network, Est.__name__)(**params)
     chunks = [slice(0, 120), slice(120, 240), slice(240, 360)]
     with warnings.catch_warnings():

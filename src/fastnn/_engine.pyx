@@ -94,6 +94,7 @@ cdef struct Spec:
     long long seed
     bint early_stopping
     bint shuffle          # mini-batches: a new order every epoch (else X's column order)
+    bint adaptive         # with plateau: divide the rate by 5 instead of stopping
     bint plateau          # stop when the training cost plateaus (scikit-learn without
                           # early_stopping); exclusive with early_stopping
     long long n_iter_no_change
@@ -153,6 +154,7 @@ cdef struct Outcome:
     double* vcosts
     Py_ssize_t n_vcosts, cap_vcosts
     double final_cost, first_cost, diverged_cost, best_cost, best_loss
+    double lr             # the learning rate the run ended with (decays, adaptive)
     long long t, epoch, diverged_at, no_improvement  # no_improvement: of the validation
                                                      # costs, or of the training costs (plateau)
     bint stopped_early, out_of_memory
@@ -456,7 +458,7 @@ cdef object _run(floating* theta, Net* net, Spec* spec, Data* d, Buffers* buf, O
                         if not _passes(spec, buf, out, theta, cost, E, record):
                             break
                         if spec.plateau:
-                            stop = _plateau(spec, out, cost)
+                            stop = _plateau(spec, out, cost, &lr)
                     if spec.early_stopping and record:
                         if not _early_stopping(spec, buf, out, theta,
                                                _validation_cost(net, d, buf, Xv)):
@@ -514,7 +516,7 @@ cdef object _run(floating* theta, Net* net, Spec* spec, Data* d, Buffers* buf, O
                         if not _passes(spec, buf, out, theta, cost, E, record):
                             break
                         if spec.plateau:
-                            stop = _plateau(spec, out, cost)
+                            stop = _plateau(spec, out, cost, &lr)
                     if spec.early_stopping:
                         if not _early_stopping(spec, buf, out, theta,
                                                _validation_cost(net, d, buf, Xv)):
@@ -534,6 +536,7 @@ cdef object _run(floating* theta, Net* net, Spec* spec, Data* d, Buffers* buf, O
     except BaseException as exc:  # Ctrl-C, the callback, the decay: report once θ is safe
         pending = exc
     finally:
+        out.lr = lr
         failed = pending is not None
         with nogil:
             if out.diverged_at >= 0:
@@ -607,14 +610,20 @@ cdef bint _early_stopping(Spec* spec, Buffers* buf, Outcome* out, floating* thet
     return True
 
 
-cdef bint _plateau(Spec* spec, Outcome* out, double cost) noexcept nogil:
+cdef bint _plateau(Spec* spec, Outcome* out, double cost, double* lr) noexcept nogil:
     """scikit-learn's stopping rule without early_stopping, on the epoch's training cost: a
     cost above the best so far minus tol is one more epoch without improvement (any other
     resets the count); True (out.stopped_early) once there are more than n_iter_no_change in
-    a row. Nothing is restored: the run ends with the last epoch's state."""
+    a row. With spec.adaptive (scikit-learn's "adaptive" schedule) that moment divides the
+    learning rate by 5 and restarts the count instead, and stops only once the rate is at
+    most 1e-6. Nothing is restored: the run ends with the last epoch's state."""
     _improve(spec, out, &out.best_loss, cost)
     if out.no_improvement > spec.n_iter_no_change:
-        out.stopped_early = True
+        if spec.adaptive and lr[0] > 1e-6:
+            lr[0] /= 5.0
+            out.no_improvement = 0
+        else:
+            out.stopped_early = True
     return out.stopped_early
 
 
@@ -834,6 +843,7 @@ def train(spec, X, Y, state, callback=None, validation=None):
         s.early_stopping = validation is not None
         s.plateau = spec.stop_on_plateau
         s.shuffle = spec.shuffle
+        s.adaptive = spec.adaptive
         s.n_iter_no_change = spec.n_iter_no_change
         s.tol = spec.tol
         s.loss_scale = spec.loss_scale
@@ -910,6 +920,7 @@ def train(spec, X, Y, state, callback=None, validation=None):
             best_epoch=buf.best.epoch if out.best_cost < INFINITY else -1,
             stopped_early=bool(out.stopped_early),
             shuffle_state=_stream_state(&stream, spec.shuffle_state) if d.stream else None,
+            final_learning_rate=out.lr,
         )
     finally:
         PyMem_Free(ptrs)

@@ -30,6 +30,8 @@ from fastnn._rows cimport (
     FNN_OPT_GD,
     FNN_OPT_MOMENTUM,
     FNN_OPT_SKLEARN_ADAM,
+    FNN_OPT_SKLEARN_NESTEROV,
+    FNN_OPT_SKLEARN_SGD,
     FNN_OUT_LINEAR,
     FNN_OUT_RELU,
     FNN_OUT_SIGMOID,
@@ -72,6 +74,8 @@ NATIVE_IDS = {
         "momentum": FNN_OPT_MOMENTUM,
         "adam": FNN_OPT_ADAM,
         "sklearn_adam": FNN_OPT_SKLEARN_ADAM,
+        "sklearn_sgd": FNN_OPT_SKLEARN_SGD,
+        "sklearn_nesterov": FNN_OPT_SKLEARN_NESTEROV,
     },
     "decay": {
         "inverse": FNN_DECAY_INVERSE,

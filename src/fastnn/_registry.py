@@ -218,6 +218,20 @@ def _sklearn_adam_step(theta, grad, state, lr, t, hp):
     theta -= lr_t * v / (np.sqrt(s) + hp["epsilon"])
 
 
+def _sklearn_sgd_step(theta, grad, state, lr, t, hp):
+    # scikit-learn's SGDOptimizer without Nesterov: the velocity is the update
+    (v,) = state
+    v[...] = hp["beta"] * v - lr * grad
+    theta += v
+
+
+def _sklearn_nesterov_step(theta, grad, state, lr, t, hp):
+    # scikit-learn's SGDOptimizer with Nesterov's momentum: the update looks one step ahead
+    (v,) = state
+    v[...] = hp["beta"] * v - lr * grad
+    theta += hp["beta"] * v - lr * grad
+
+
 OPTIMIZERS: dict[str, Optimizer] = {
     o.name: o
     for o in (
@@ -243,8 +257,16 @@ OPTIMIZERS: dict[str, Optimizer] = {
             "(scikit-learn's)",
             decay="beta1",
         ),
+        Optimizer(
+            "sklearn_sgd", 4, 1, _sklearn_sgd_step, "v ← β·v − α·g; θ ← θ + v (scikit-learn's)",
+            decay="beta",
+        ),
+        Optimizer(
+            "sklearn_nesterov", 5, 1, _sklearn_nesterov_step,
+            "v ← β·v − α·g; θ ← θ + β·v − α·g (scikit-learn's Nesterov)", decay="beta",
+        ),
     )
-}
+}  # fmt: skip
 
 
 # --- learning-rate decays ---------------------------------------------------------------------

@@ -21,6 +21,8 @@ cdef extern from "fnn_ids.h":
         FNN_OPT_MOMENTUM
         FNN_OPT_ADAM
         FNN_OPT_SKLEARN_ADAM
+        FNN_OPT_SKLEARN_SGD
+        FNN_OPT_SKLEARN_NESTEROV
         FNN_DECAY_NONE
         FNN_DECAY_INVERSE
         FNN_DECAY_SCHEDULED

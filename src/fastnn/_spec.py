@@ -75,6 +75,9 @@ class TrainSpec:
     tol: float = 1e-4
     stop_on_plateau: bool = False
     shuffle: bool = True  # mini-batches: False takes them in X's column order every epoch
+    # with stop_on_plateau: scikit-learn's "adaptive" schedule, the rate divided by 5 where the
+    # rule would stop (which it does once the rate is at most 1e-6)
+    adaptive: bool = False
     # multiplies the loss part of every training cost (not the L2 part, not the gradient, not
     # the validation costs): scikit-learn's MLPRegressor reports its squared error averaged over
     # the outputs, loss_scale = 1 / n_L
@@ -226,3 +229,4 @@ class TrainResult:
     best_epoch: int = -1  # the epoch count of the state with the best validation cost
     stopped_early: bool = False
     shuffle_state: tuple | None = None  # the stream's state after the run (spec.shuffle_state)
+    final_learning_rate: float = float("nan")  # the rate the run ended with (decay, adaptive)

@@ -89,6 +89,7 @@ def make_spec(
     n_iter_no_change=10,
     tol=1e-4,
     stop_on_plateau=False,
+    adaptive=False,
     shuffle=True,
     loss_scale=1.0,
     shuffle_state=None,
@@ -129,13 +130,19 @@ def make_spec(
     if path not in PATHS:
         valid = ", ".join(repr(p) for p in PATHS)
         raise ValueError(f"path must be one of {valid}; got {path!r}")
-    for flag, name in ((stop_on_plateau, "stop_on_plateau"), (shuffle, "shuffle")):
+    flags = ((stop_on_plateau, "stop_on_plateau"), (shuffle, "shuffle"), (adaptive, "adaptive"))
+    for flag, name in flags:
         if not isinstance(flag, (bool, np.bool_)):
             raise TypeError(f"{name} must be True or False; got {flag!r}")
     loss_scale = _check_real(loss_scale, "loss_scale", low=0, low_open=True)
     if shuffle_state is not None and mini_batch_size is None:
         raise ValueError(
             "a shuffle stream (shuffle_rng) shuffles mini-batches: give mini_batch_size"
+        )
+    if adaptive and (not stop_on_plateau or decay is not None):
+        raise ValueError(
+            "adaptive divides the learning rate where stop_on_plateau would stop: it needs "
+            "stop_on_plateau=True and no decay"
         )
     if stop_on_plateau and (validating or cost_every != 1):
         raise ValueError(
@@ -182,6 +189,7 @@ def make_spec(
         tol=tol,
         stop_on_plateau=bool(stop_on_plateau),
         shuffle=bool(shuffle),
+        adaptive=bool(adaptive),
         loss_scale=loss_scale,
         shuffle_state=shuffle_state,
         gram=gram,

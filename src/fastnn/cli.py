@@ -331,8 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--optimizer",
         choices=tuple(OPTIMIZERS),
         default="gd",
-        help="gd (default), momentum (--beta), adam (--beta1, --beta2, --epsilon; the course's) "
-        "or sklearn_adam (the same, in scikit-learn's form)",
+        help="gd (default), momentum (--beta), adam (--beta1, --beta2, --epsilon; the course's), "
+        "or scikit-learn's sklearn_adam, sklearn_sgd and sklearn_nesterov (momentum --beta)",
     )
     train.add_argument(
         "--beta", type=_real(0, 1, high_open=True), default=0.9, help="momentum (default 0.9)"

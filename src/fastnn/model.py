@@ -66,6 +66,7 @@ _OPTIONS = (
     "n_iter_no_change",
     "tol",
     "stop_on_plateau",
+    "adaptive",
     "shuffle",
     "loss_scale",
     "divergence_factor",
@@ -146,6 +147,8 @@ class Model:
     stopped_early_ : bool
         Whether the last fit stopped before its last epoch, by early stopping on the
         validation cost or by ``stop_on_plateau``.
+    learning_rate_ : float
+        The learning rate the last fit ended with (after a decay or ``adaptive``).
     parameters : dict
         W1, b1, …, WL, bL (copies), in the course's shapes.
     classes_ : ndarray of str or None
@@ -204,6 +207,7 @@ class Model:
         self.validation_costs_: list[float] = []
         self.best_cost_: float | None = None
         self.stopped_early_ = False
+        self.learning_rate_ = float("nan")
         self.classes_: np.ndarray | None = None
         dims = self.layer_dims
         self._state = TrainState(dims, self.dtype)  # θ (W then b: zeros), optimizer state
@@ -327,6 +331,7 @@ class Model:
         n_iter_no_change: int = 10,
         tol: float = 1e-4,
         stop_on_plateau: bool = False,
+        adaptive: bool = False,
         shuffle: bool = True,
         shuffle_rng: np.random.RandomState | None = None,
         loss_scale: float = 1.0,
@@ -387,7 +392,9 @@ class Model:
         (with ``cost_every=1``) applies scikit-learn's rule to the training cost instead:
         training stops after more than ``n_iter_no_change`` epochs in a row whose cost is not
         below the best so far minus ``tol``, keeping the last epoch's state (a warm start
-        continues that best cost and count).
+        continues that best cost and count); ``adaptive=True`` divides the learning rate by 5
+        where that rule would stop, restarting the count, and stops only once the rate is at
+        most 1e-6 (scikit-learn's "adaptive" schedule; ``learning_rate_`` has the last rate).
 
         **Errors.** Ctrl-C stops within a fraction of a second and re-raises KeyboardInterrupt,
         keeping the state of the last completed iteration (mini-batches: epoch). Divergence: a
@@ -558,6 +565,7 @@ class Model:
         self.validation_costs_ = result.validation_costs
         self.best_cost_ = result.best_cost if result.best_epoch >= 0 and not diverged else None
         self.stopped_early_ = result.stopped_early
+        self.learning_rate_ = result.final_learning_rate
         if r.shuffle_rng is not None and result.shuffle_state is not None:
             r.shuffle_rng.set_state(result.shuffle_state)
         if diverged:

@@ -200,9 +200,15 @@ def train(spec, X, Y, state, callback=None, validation=None):
     def plateau(cost):
         """scikit-learn's rule on the training cost: True after more than n_iter_no_change
         epochs in a row not below the best minus tol."""
+        nonlocal lr
         plateau.no_improvement = plateau.no_improvement + 1 if cost > plateau.best - spec.tol else 0
         plateau.best = min(plateau.best, cost)
-        result.stopped_early = plateau.no_improvement > spec.n_iter_no_change
+        if plateau.no_improvement > spec.n_iter_no_change:
+            if spec.adaptive and lr > 1e-6:  # scikit-learn's "adaptive": a fifth of the rate
+                lr /= 5.0
+                plateau.no_improvement = 0
+            else:
+                result.stopped_early = True
         return result.stopped_early
 
     plateau.no_improvement, plateau.best = state.no_improvement, state.best_loss
@@ -275,6 +281,7 @@ def train(spec, X, Y, state, callback=None, validation=None):
     result.n_done = state.epoch - E0
     if stream is not None:
         result.shuffle_state = stream.get_state()
+    result.final_learning_rate = lr
     return result
 
 

@@ -7,8 +7,9 @@ where the meaning is the same. As there, the classifier takes any number of clas
 output for more than two) and multi-label indicator targets (one sigmoid per label), and the
 regressor any number of targets.
 
-The training is scikit-learn's algorithm for ``solver="adam"`` (its initialisation, shuffles,
-batches, L2 penalty, Adam and tol stopping rule), run entirely in fastnn's compiled engine;
+The training is scikit-learn's algorithm for ``solver="adam"`` and ``"sgd"`` (its
+initialisation, shuffles, batches, L2 penalty, optimizers, schedules and tol stopping rule), run
+entirely in fastnn's compiled engine;
 internally ``X.T`` (an F-ordered view, no copy) is handed to :class:`fastnn.Model`.
 
 scikit-learn is optional for fastnn: ``import fastnn`` never imports it; this module needs it
@@ -58,7 +59,9 @@ ACTIVATIONS = {a.sklearn_name: a.name for a in _ACTIVATIONS.values()}
 #: fastnn's initialisations, plus "auto" (scikit-learn's Glorot uniform, biases included).
 INITS = ("auto", *_INITS)
 #: the solvers fastnn has of scikit-learn's MLP
-SOLVERS = ("adam",)
+SOLVERS = ("adam", "sgd")
+#: scikit-learn's learning-rate schedules (the "sgd" solver's)
+SCHEDULES = ("constant", "invscaling", "adaptive")
 
 
 def _check_number(
@@ -91,16 +94,23 @@ _PARAMETERS_DOC = """Parameters
     activation : {"relu", "leaky_relu", "tanh", "logistic", "identity"}, default="relu"
         Activation of every hidden layer, by scikit-learn's names (fastnn's "sigmoid" is
         "logistic", its "linear" is "identity"; "leaky_relu" is fastnn's).
-    solver : {"adam"}, default="adam"
-        Mini-batch Adam. scikit-learn's "sgd" and "lbfgs" are not in fastnn yet.
+    solver : {"adam", "sgd"}, default="adam"
+        Mini-batch Adam, or stochastic gradient descent with momentum (scikit-learn's
+        SGDOptimizer). scikit-learn's "lbfgs" is not in fastnn yet.
     alpha : float, default=0.0001
         L2 penalty: each batch's loss gets (α/2n)·Σ‖W‖² (n the batch's size) and its weight
         gradients (α/n)·W; biases are not penalised.
     batch_size : int or "auto", default="auto"
         Samples per mini-batch; "auto" is min(200, n_samples); larger than n_samples is clipped
         with a warning.
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        The "sgd" solver's schedule: "invscaling" steps with α/(t + 1)^power_t after each epoch,
+        t the samples seen; "adaptive" divides α by 5 where the ``tol`` rule would stop, and
+        stops once α ≤ 1e-6. Adam ignores it.
     learning_rate_init : float, default=0.001
-        Adam's step size α.
+        The initial step size α.
+    power_t : float, default=0.5
+        The exponent of "invscaling".
     max_iter : int, default=200
         Maximum number of epochs (passes over the training set).
     shuffle : bool, default=True
@@ -119,9 +129,13 @@ _PARAMETERS_DOC = """Parameters
         Print the loss after every epoch.
     warm_start : bool, default=False
         If True and the estimator is fitted, ``fit`` continues from the fitted weights (with a
-        fresh Adam state, as scikit-learn's) for up to ``max_iter`` more epochs (``loss_curve_``
+        fresh optimizer state, as scikit-learn's) for up to ``max_iter`` more epochs (``loss_curve_``
         grows, ``t_`` accumulates, the tol rule's best loss and count go on; ``n_iter_`` counts
         the last fit's epochs, as in scikit-learn).
+    momentum : float in [0, 1), default=0.9
+        The "sgd" solver's momentum μ: v ← μ·v − α·g.
+    nesterovs_momentum : bool, default=True
+        With "sgd", step by μ·v − α·g (Nesterov's) instead of v.
     beta_1, beta_2 : float in [0, 1), default=0.9, 0.999
         Adam's decay rates of the first and second moments.
     epsilon : float, default=1e-8
@@ -143,12 +157,12 @@ _PARAMETERS_DOC = """Parameters
 _NOTES_DOC = """Notes
     -----
     Training runs entirely in compiled code (fastnn's engine over BLAS), one epoch after
-    another with no Python per batch. With the "adam" solver it computes what scikit-learn's
-    MLP computes: the same initial weights from ``random_state``, the same shuffles (one
+    another with no Python per batch. With the "adam" and "sgd" solvers it computes what
+    scikit-learn's MLP computes: the same initial weights from ``random_state``, the same shuffles (one
     stream from the same generator), batches, L2 penalty, Adam in scikit-learn's form, loss
     curve and stopping rule, so the loss curve and weights agree with scikit-learn's to
-    rounding (tests/test_sklearn.py compares them). Not there yet: the "sgd" and "lbfgs"
-    solvers, learning-rate schedules, ``early_stopping`` and ``sample_weight``. Standardize ``X``
+    rounding (tests/test_sklearn.py compares them). Not there yet: the "lbfgs" solver,
+    ``early_stopping`` and ``sample_weight``. Standardize ``X``
     (``make_pipeline(StandardScaler(), ...)``).
 
     A non-finite loss raises ``FloatingPointError``; a fit that raises leaves the estimator as
@@ -169,13 +183,17 @@ class _BaseMLP(BaseEstimator):
         solver="adam",
         alpha=0.0001,
         batch_size="auto",
+        learning_rate="constant",
         learning_rate_init=0.001,
+        power_t=0.5,
         max_iter=200,
         shuffle=True,
         random_state=None,
         tol=1e-4,
         verbose=False,
         warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
@@ -189,13 +207,17 @@ class _BaseMLP(BaseEstimator):
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
         self.max_iter = max_iter
         self.shuffle = shuffle
         self.random_state = random_state
         self.tol = tol
         self.verbose = verbose
         self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
@@ -280,10 +302,14 @@ class _BaseMLP(BaseEstimator):
         if self.solver not in SOLVERS:
             raise ValueError(
                 f"solver must be one of {', '.join(repr(s) for s in SOLVERS)} (scikit-learn's "
-                f"'sgd' and 'lbfgs' are not in fastnn yet); got {self.solver!r}"
+                f"'lbfgs' is not in fastnn yet); got {self.solver!r}"
             )
-        if not isinstance(self.shuffle, (bool, np.bool_)):
-            raise TypeError(f"shuffle must be True or False; got {self.shuffle!r}")
+        for flag in ("shuffle", "nesterovs_momentum"):
+            if not isinstance(getattr(self, flag), (bool, np.bool_)):
+                raise TypeError(f"{flag} must be True or False; got {getattr(self, flag)!r}")
+        if self.learning_rate not in SCHEDULES:
+            valid = ", ".join(repr(x) for x in SCHEDULES)
+            raise ValueError(f"learning_rate must be one of {valid}; got {self.learning_rate!r}")
         hidden = self._hidden_sizes()
         activation = self._fastnn_activation()
         beta = {"low": 0.0, "low_open": False, "high": 1.0}
@@ -299,6 +325,8 @@ class _BaseMLP(BaseEstimator):
             "beta1": _check_number(self.beta_1, "beta_1", **beta),
             "beta2": _check_number(self.beta_2, "beta_2", **beta),
             "epsilon": _check_number(self.epsilon, "epsilon", low=0.0),
+            "momentum": _check_number(self.momentum, "momentum", **beta),
+            "power_t": _check_number(self.power_t, "power_t", low=0.0, low_open=False),
             "slope": check_slope(self.leaky_slope),
             "dtype": check_dtype(self.dtype),
         }
@@ -309,7 +337,7 @@ class _BaseMLP(BaseEstimator):
         """Train on X (n_samples, n_features) and y (n_samples,) or (n_samples, n_outputs);
         returns self.
 
-        Up to ``max_iter`` epochs of mini-batch Adam (from the fitted weights when
+        Up to ``max_iter`` epochs of mini-batch Adam or SGD (from the fitted weights when
         ``warm_start``), stopping earlier when the training loss plateaus (see ``tol``). A fit
         that raises leaves the estimator as it was.
         """
@@ -340,8 +368,8 @@ class _BaseMLP(BaseEstimator):
         self, X: np.ndarray, Y: np.ndarray, p: dict, output: str, incremental: bool = False
     ) -> None:
         """Fit a fastnn.Model with ``output`` on X (n_samples, n_features) and Y (n_outputs,
-        n_samples) of dtype ``p["dtype"]`` (``incremental``: one epoch, continuing the Adam
-        state of the last fit or partial_fit, as scikit-learn's partial_fit); set the fitted
+        n_samples) of dtype ``p["dtype"]`` (``incremental``: one epoch, continuing the
+        optimizer of the last fit or partial_fit, as scikit-learn's partial_fit); set the fitted
         attributes only once training succeeded."""
         dims = check_layer_dims([X.shape[1], *p["hidden"], Y.shape[0]])  # before any draw
         continuing = self._continuing(incremental)
@@ -385,11 +413,27 @@ class _BaseMLP(BaseEstimator):
         if continuing:  # as scikit-learn: the tol rule's best loss and count go on
             model._state.best_loss = self.best_loss_
             model._state.no_improvement = self._no_improvement_count
-        if incremental and hasattr(self, "_adam"):  # partial_fit goes on with the last Adam
-            v, s, t = self._adam
-            model._state.reset_optimizer("sklearn_adam")
-            model._state.v[...], model._state.s[...] = v, s
+        sgd = self.solver == "sgd"
+        optimizer = "sklearn_adam"
+        if sgd:
+            optimizer = "sklearn_nesterov" if self.nesterovs_momentum else "sklearn_sgd"
+        lr, decay, n = p["lr"], None, X.shape[0]
+        saved = getattr(self, "_optimizer_state", None)
+        if incremental and saved is not None and saved[0] == optimizer:
+            # partial_fit goes on with the last fit's or partial_fit's optimizer: its state and,
+            # for "sgd", the rate its schedule left
+            _, v, s, t, lr = saved
+            model._state.reset_optimizer(optimizer)
+            for live, value in zip(model._state.opt_state, (v, s), strict=False):
+                live[...] = value
             model._state.t = t
+        elif sgd and self.learning_rate == "invscaling":
+            # α/(t_ + 1)^power_t after each epoch, t_ the samples seen (over warm starts too)
+            t0, power_t = (self.t_ if continuing else 0), p["power_t"]
+
+            def decay(lr0, epoch, rate):
+                return float(lr0) / (t0 + (epoch + 1) * n + 1) ** power_t
+
         callback = None
         if self.verbose:
 
@@ -402,10 +446,13 @@ class _BaseMLP(BaseEstimator):
             model.fit(
                 X.T,
                 Y,
-                p["lr"],
+                lr,
                 num_epochs=1 if incremental else p["max_iter"],
                 mini_batch_size=self._batch_size(X.shape[0]),
-                optimizer="sklearn_adam",
+                optimizer=optimizer,
+                beta=p["momentum"],
+                decay=decay,
+                adaptive=sgd and self.learning_rate == "adaptive",
                 shuffle=bool(self.shuffle),
                 shuffle_rng=rng,
                 beta1=p["beta1"],
@@ -457,7 +504,18 @@ class _BaseMLP(BaseEstimator):
         self.loss_ = self.loss_curve_[-1]
         self.best_loss_ = model._state.best_loss
         self._no_improvement_count = model._state.no_improvement
-        self._adam = (model._state.v.copy(), model._state.s.copy(), model._state.t)
+        state = model._state
+        lr_next = model.learning_rate_
+        if sgd and self.learning_rate == "invscaling":  # the rate after the last epoch
+            lr_next = p["lr"] / (self.t_ + 1) ** p["power_t"]
+        v, s = (state.opt_state + [None, None])[:2]
+        self._optimizer_state = (
+            optimizer,
+            v.copy(),
+            None if s is None else s.copy(),
+            state.t,
+            lr_next,
+        )
         self.n_layers_ = L + 1
         self.n_outputs_ = Y.shape[0]
         self.out_activation_ = OUTPUTS[output].sklearn_name
@@ -497,7 +555,7 @@ class _BaseMLP(BaseEstimator):
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
-    """Multi-layer perceptron classifier, trained by mini-batch Adam in fastnn's compiled engine.
+    """Multi-layer perceptron classifier, trained by mini-batch Adam or SGD in fastnn's engine.
 
     The output layer and loss follow the target, as in scikit-learn's MLP (through its
     ``LabelBinarizer``): two classes, one sigmoid unit with the binary cross-entropy; more
@@ -548,7 +606,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def partial_fit(self, X, y, classes=None):
         """One epoch over X and y from the current state, as scikit-learn's partial_fit: the
-        weights and the Adam state go on from the last fit or partial_fit (the first call
+        weights and the optimizer's state go on from the last fit or partial_fit (the first call
         initialises them and needs ``classes``, all the labels any call will see; for a
         multi-label indicator y the labels are y's columns); the epoch's samples are shuffled from a fresh
         ``check_random_state(random_state)``. ``n_iter_`` is 1 after it, ``t_`` and
@@ -644,7 +702,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
 
 class MLPRegressor(RegressorMixin, _BaseMLP):
-    """Multi-layer perceptron regressor, trained by mini-batch Adam in fastnn's compiled engine.
+    """Multi-layer perceptron regressor, trained by mini-batch Adam or SGD in fastnn's engine.
 
     Linear output units and the squared-error loss; ``score`` is R² (averaged over the
     targets). ``y`` of shape (n_samples,) or (n_samples, n_outputs), one linear unit per target
@@ -682,7 +740,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def partial_fit(self, X, y):
         """One epoch over X and y from the current state, as scikit-learn's partial_fit: the
-        weights and the Adam state go on from the last fit or partial_fit; the epoch's samples
+        weights and the optimizer's state go on from the last fit or partial_fit; the epoch's samples
         are shuffled from a fresh ``check_random_state(random_state)``. ``n_iter_`` is 1 after
         it, ``t_`` and ``loss_curve_`` go on. A call that raises leaves the estimator as it
         was."""

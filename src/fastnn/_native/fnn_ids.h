@@ -23,7 +23,9 @@ enum fnn_optimizer {
     FNN_OPT_GD = 0,       /* θ −= α·g */
     FNN_OPT_MOMENTUM = 1, /* v = β·v + (1 − β)·g; θ −= α·v */
     FNN_OPT_ADAM = 2,     /* bias-corrected first and second moments */
-    FNN_OPT_SKLEARN_ADAM = 3 /* scikit-learn's: the correction folded into α, ε added to √s */
+    FNN_OPT_SKLEARN_ADAM = 3, /* scikit-learn's: the correction folded into α, ε added to √s */
+    FNN_OPT_SKLEARN_SGD = 4,  /* scikit-learn's momentum: v = μ·v − α·g; θ += v */
+    FNN_OPT_SKLEARN_NESTEROV = 5 /* ... θ += μ·v − α·g */
 };
 
 enum fnn_decay {

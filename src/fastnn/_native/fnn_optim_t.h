@@ -10,6 +10,8 @@
                θ ← θ − α·(v / bc1) / (√(s / bc2) + ε),  bc1 = 1 − β1ᵗ, bc2 = 1 − β2ᵗ
                (evaluated as θ ← θ − α_t·v / (√s + ε_t), see below)
      sklearn_adam  the same moments; θ ← θ − α_t·v / (√s + ε), scikit-learn's form
+     sklearn_sgd   v ← μ·v − α·g';  θ ← θ + v                          (μ passed as beta1)
+     sklearn_nesterov  v ← μ·v − α·g';  θ ← θ + μ·v − α·g'   (scikit-learn's SGDOptimizer)
    The coefficients arrive precomputed in double and rounded to the type once (c1 = 1 − β1,
    c2 = 1 − β2), as numpy rounds a Python float scalar meeting a float32 array; gd and
    momentum then compute each element in the order the course's numpy writes it. */
@@ -45,6 +47,20 @@ FNN_CLONES FNN_STATIC void FNN_NAME(fnn_optimizer_step)(int optimizer, ptrdiff_t
                 s[i] = beta2 * s[i] + c2 * (gi * gi);
                 theta[i] = theta[i] - lr_t * v[i] / (FNN_SQRT(s[i]) + eps_t);
             }
+        }
+        break;
+    case FNN_OPT_SKLEARN_SGD:
+        for (i = 0; i < n; i++) {
+            FNN_T gi = g[i] + l2 * theta[i];
+            v[i] = beta1 * v[i] - lr * gi;
+            theta[i] = theta[i] + v[i];
+        }
+        break;
+    case FNN_OPT_SKLEARN_NESTEROV:
+        for (i = 0; i < n; i++) {
+            FNN_T gi = g[i] + l2 * theta[i];
+            v[i] = beta1 * v[i] - lr * gi;
+            theta[i] = theta[i] + (beta1 * v[i] - lr * gi);
         }
         break;
     default: /* FNN_OPT_GD */
