@@ -749,3 +749,41 @@ def test_partial_fit_errors_as_scikit_learns():
         assert_array_equal(a, b)
     clf.partial_fit(X[50:], y[50:])  # classes may be left out after the first call
     assert clf.n_iter_ == 1 and len(clf.loss_curve_) == 2
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"nesterovs_momentum": False}, {"momentum": 0.5}, {"solver": "adam"},
+     {"learning_rate": "invscaling"}, {"learning_rate_init": 0.2}],
+)  # fmt: skip
+def test_partial_fit_keeps_the_optimizer_it_has_after_set_params(change):
+    """scikit-learn's partial_fit goes on with the optimizer object it made, whatever
+    set_params changed since: its kind, momentum, schedule and rates."""
+    from sklearn.neural_network import MLPClassifier as SkMLP
+
+    X, y = _digits(200)
+    params = {"solver": "sgd", "learning_rate": "invscaling", "learning_rate_init": 0.05,
+              "random_state": 1, "max_iter": 5, "batch_size": 50}  # fmt: skip
+    ours, sk = MLPClassifier(**params), SkMLP(**params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours.fit(X, y)
+        sk.fit(X, y)
+    ours.set_params(**change)
+    sk.set_params(**change)
+    for _ in range(3):
+        ours.partial_fit(X, y)
+        sk.partial_fit(X, y)
+    _assert_same_fit(ours, sk)
+
+
+def test_partial_fit_with_warm_start_wants_every_class_as_scikit_learn():
+    X, y = _digits(100)
+    y3 = y % 3
+    clf = MLPClassifier(warm_start=True, max_iter=5)
+    with pytest.raises(
+        ValueError, match="warm_start can only be used where y has the same classes"
+    ):
+        clf.partial_fit(X[y3 < 2], y3[y3 < 2], classes=[0, 1, 2])
+    clf.partial_fit(X, y3, classes=[0, 1, 2])
+    assert clf.n_iter_ == 1

@@ -413,25 +413,30 @@ class _BaseMLP(BaseEstimator):
         if continuing:  # as scikit-learn: the tol rule's best loss and count go on
             model._state.best_loss = self.best_loss_
             model._state.no_improvement = self._no_improvement_count
-        sgd = self.solver == "sgd"
-        optimizer = "sklearn_adam"
-        if sgd:
-            optimizer = "sklearn_nesterov" if self.nesterovs_momentum else "sklearn_sgd"
-        lr, decay, n = p["lr"], None, X.shape[0]
-        saved = getattr(self, "_optimizer_state", None)
-        if incremental and saved is not None and saved[0] == optimizer:
-            # partial_fit goes on with the last fit's or partial_fit's optimizer: its state and,
-            # for "sgd", the rate its schedule left
-            _, v, s, t, lr = saved
+        # The optimizer: a new one for fit; partial_fit goes on with the last fit's or
+        # partial_fit's, its state, its hyperparameters and the rate its schedule left (as
+        # scikit-learn keeps its optimizer object, whatever set_params changed since)
+        saved = getattr(self, "_optimizer_state", None) if incremental else None
+        if saved is not None:
+            optimizer, v, s, t, lr, hyper = saved
             model._state.reset_optimizer(optimizer)
             for live, value in zip(model._state.opt_state, (v, s), strict=False):
                 live[...] = value
             model._state.t = t
-        elif sgd and self.learning_rate == "invscaling":
+        else:
+            optimizer = "sklearn_adam"
+            if self.solver == "sgd":
+                optimizer = "sklearn_nesterov" if self.nesterovs_momentum else "sklearn_sgd"
+            schedule = self.learning_rate if self.solver == "sgd" else "constant"
+            hyper = {k: p[k] for k in ("momentum", "beta1", "beta2", "epsilon", "power_t", "lr")}
+            hyper["schedule"] = schedule
+            lr = p["lr"]
+        decay, n = None, X.shape[0]
+        if saved is None and hyper["schedule"] == "invscaling":
             # α/(t_ + 1)^power_t after each epoch, t_ the samples seen (over warm starts too)
-            t0, power_t = (self.t_ if continuing else 0), p["power_t"]
+            t0, lr0, power_t = (self.t_ if continuing else 0), hyper["lr"], hyper["power_t"]
 
-            def decay(lr0, epoch, rate):
+            def decay(lr_init, epoch, rate):
                 return float(lr0) / (t0 + (epoch + 1) * n + 1) ** power_t
 
         callback = None
@@ -450,14 +455,14 @@ class _BaseMLP(BaseEstimator):
                 num_epochs=1 if incremental else p["max_iter"],
                 mini_batch_size=self._batch_size(X.shape[0]),
                 optimizer=optimizer,
-                beta=p["momentum"],
+                beta=hyper["momentum"],
                 decay=decay,
-                adaptive=sgd and self.learning_rate == "adaptive",
+                adaptive=hyper["schedule"] == "adaptive",
                 shuffle=bool(self.shuffle),
                 shuffle_rng=rng,
-                beta1=p["beta1"],
-                beta2=p["beta2"],
-                epsilon=p["epsilon"],
+                beta1=hyper["beta1"],
+                beta2=hyper["beta2"],
+                epsilon=hyper["epsilon"],
                 lambd=p["alpha"],
                 cost_every=1,
                 callback=callback,
@@ -506,8 +511,8 @@ class _BaseMLP(BaseEstimator):
         self._no_improvement_count = model._state.no_improvement
         state = model._state
         lr_next = model.learning_rate_
-        if sgd and self.learning_rate == "invscaling":  # the rate after the last epoch
-            lr_next = p["lr"] / (self.t_ + 1) ** p["power_t"]
+        if hyper["schedule"] == "invscaling":  # the rate after the last epoch
+            lr_next = hyper["lr"] / (self.t_ + 1) ** hyper["power_t"]
         v, s = (state.opt_state + [None, None])[:2]
         self._optimizer_state = (
             optimizer,
@@ -515,6 +520,7 @@ class _BaseMLP(BaseEstimator):
             None if s is None else s.copy(),
             state.t,
             lr_next,
+            hyper,
         )
         self.n_layers_ = L + 1
         self.n_outputs_ = Y.shape[0]
@@ -606,11 +612,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def partial_fit(self, X, y, classes=None):
         """One epoch over X and y from the current state, as scikit-learn's partial_fit: the
-        weights and the optimizer's state go on from the last fit or partial_fit (the first call
-        initialises them and needs ``classes``, all the labels any call will see; for a
-        multi-label indicator y the labels are y's columns); the epoch's samples are shuffled from a fresh
-        ``check_random_state(random_state)``. ``n_iter_`` is 1 after it, ``t_`` and
-        ``loss_curve_`` go on. A call that raises leaves the estimator as it was."""
+        weights and the optimizer (its state, its hyperparameters as they were when it was
+        created, and the rate its schedule reached) go on from the last fit or partial_fit; the
+        first call initialises them and needs ``classes``, all the labels any call will see
+        (for a multi-label indicator y the labels are y's columns). With ``shuffle`` the
+        epoch's samples are shuffled from a fresh ``check_random_state(random_state)``.
+        ``n_iter_`` is 1 after it, ``t_`` and ``loss_curve_`` go on. A call that raises leaves
+        the estimator as it was."""
         with self._unchanged_on_error():
             self._fit(X, y, incremental=True, classes=classes)
         return self
@@ -633,6 +641,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 "warm_start can only be used where y has the same classes as in the "
                 f"previous call to fit; previous {self.classes_.tolist()}, now {known.tolist()}"
             )
+        if incremental and self.warm_start and binarizer.y_type_ != "multilabel-indicator":
+            seen = np.unique(y)  # as scikit-learn: warm_start asks every partial_fit for them all
+            if set(seen.tolist()) != set(known.tolist()):
+                raise ValueError(
+                    "warm_start can only be used where y has the same classes as in the "
+                    f"previous call to fit; previous {known.tolist()}, y has {seen.tolist()}"
+                )
         if binarizer.y_type_ != "multilabel-indicator":
             unseen = np.setdiff1d(np.unique(y), known)
             if unseen.size:
@@ -740,10 +755,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def partial_fit(self, X, y):
         """One epoch over X and y from the current state, as scikit-learn's partial_fit: the
-        weights and the optimizer's state go on from the last fit or partial_fit; the epoch's samples
-        are shuffled from a fresh ``check_random_state(random_state)``. ``n_iter_`` is 1 after
-        it, ``t_`` and ``loss_curve_`` go on. A call that raises leaves the estimator as it
-        was."""
+        weights and the optimizer (its state, its hyperparameters as they were when it was
+        created, and the rate its schedule reached) go on from the last fit or partial_fit.
+        With ``shuffle`` the epoch's samples are shuffled from a fresh
+        ``check_random_state(random_state)``. ``n_iter_`` is 1 after it, ``t_`` and
+        ``loss_curve_`` go on. A call that raises leaves the estimator as it was."""
         with self._unchanged_on_error():
             self._fit(X, y, incremental=True)
         return self
