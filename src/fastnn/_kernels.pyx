@@ -203,19 +203,18 @@ def _forward(const floating[:, :] X, list Ws, list bs, list acts, int output, fl
         with nogil:
             gemm(False, False, n, m, k, <floating>1, &W[0, 0], ld, order, prev, prev_ld,
                  prev_order, <floating>0, &out[0, 0], m, True)
-            if act < 0:  # the softmax output: Z_L, then softmax over each column in place
+            if l == 0 or act < 0:
+                # Z = W·A_prev + b first: Z1 is checked before the activation, which could
+                # saturate inf (tanh(inf) = 1); a softmax output is taken over Z's columns
                 bias_activation(&out[0, 0], &out[0, 0], &b[0, 0],
                                 b.strides[0] // sizeof(floating), n, m, FNN_ACT_LINEAR, slope)
                 if l == 0:
                     finite = all_finite(&out[0, 0], <Py_ssize_t>n * m)
-                output_layer(&out[0, 0], <const floating*>NULL, 0, &out[0, 0], <floating*>NULL,
-                             n, m, output, False)
-            elif l == 0:
-                # Z1 checked between the bias and the activation, which could saturate inf
-                bias_activation(&out[0, 0], &out[0, 0], &b[0, 0],
-                                b.strides[0] // sizeof(floating), n, m, FNN_ACT_LINEAR, slope)
-                finite = all_finite(&out[0, 0], <Py_ssize_t>n * m)
-                bias_activation(&out[0, 0], &out[0, 0], &zero, 0, n, m, act, slope)
+                if act < 0:
+                    output_layer(&out[0, 0], <const floating*>NULL, 0, &out[0, 0],
+                                 <floating*>NULL, n, m, output, False)
+                else:
+                    bias_activation(&out[0, 0], &out[0, 0], &zero, 0, n, m, act, slope)
             else:
                 bias_activation(&out[0, 0], &out[0, 0], &b[0, 0],
                                 b.strides[0] // sizeof(floating), n, m, act, slope)

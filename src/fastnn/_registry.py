@@ -138,10 +138,6 @@ def _categorical_from_logits(Z, Y):
     return Y * (lse - Z)
 
 
-def _relu_out(Z):
-    return np.where(Z <= 0, np.zeros_like(Z), Z)  # NaN stays NaN, as in the kernel
-
-
 OUTPUTS: dict[str, Output] = {
     o.name: o
     for o in (
@@ -158,7 +154,7 @@ OUTPUTS: dict[str, Output] = {
             "categorical cross-entropy", "softmax", None,
         ),
         Output(
-            "relu", 3, _relu_out, lambda Z, Y: (_relu_out(Z) - Y) ** 2 / 2, "real",
+            "relu", 3, lambda Z: _relu(Z, 0.0), lambda Z, Y: (_relu(Z, 0.0) - Y) ** 2 / 2, "real",
             "squared error", "relu", "relu",
             delta=lambda Z, Y: np.where(Z <= 0, np.zeros_like(Z), Z - Y),  # NaN stays
         ),

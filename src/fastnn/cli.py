@@ -484,7 +484,9 @@ def _label_names(labels: np.ndarray) -> np.ndarray:
     numbers = _as_numbers(labels)
     if numbers is None:
         return labels.astype(str)
-    return np.array([str(int(v)) if v == int(v) else repr(float(v)) for v in numbers], dtype=str)
+    values, inverse = np.unique(numbers, return_inverse=True)  # spell each value once
+    spelled = [str(int(v)) if v == int(v) else repr(float(v)) for v in values]
+    return np.array(spelled, dtype=str)[inverse.reshape(-1)]
 
 
 def _as_numbers(labels: np.ndarray) -> np.ndarray | None:
@@ -507,7 +509,7 @@ def _classes(names: np.ndarray) -> np.ndarray:
 
 def _class_indices(labels: np.ndarray, classes: np.ndarray, source: str) -> np.ndarray:
     """Each label's index in ``classes``; a CLIError naming labels the model does not know."""
-    names = _label_names(labels)
+    names, inverse = np.unique(_label_names(labels), return_inverse=True)
     index = {c: i for i, c in enumerate(classes.tolist())}
     unknown = sorted(set(names.tolist()) - index.keys())
     if unknown:
@@ -515,7 +517,7 @@ def _class_indices(labels: np.ndarray, classes: np.ndarray, source: str) -> np.n
             f"{source}: labels {unknown[:5]} are not among the model's classes "
             f"{classes.tolist()[:10]}"
         )
-    return np.array([index[n] for n in names.tolist()], dtype=np.intp)
+    return np.array([index[n] for n in names.tolist()], dtype=np.intp)[inverse.reshape(-1)]
 
 
 def _regression_targets(labels: np.ndarray, source: str) -> np.ndarray:

@@ -482,8 +482,12 @@ def read_csv(path: StrPath, label: str | None = None) -> tuple[np.ndarray, np.nd
     X, labels, _, p, rows = _read_csv_table(path, label, None)
     if labels is None:
         return X, None
-    values = [_csv_float(c, p, line, label) for c, line in zip(labels, rows, strict=True)]
-    Y = np.array(values, dtype=np.float64).reshape(1, -1)
+    try:  # one C pass; the per-cell loop only to name the cell that fails
+        Y = labels.astype(np.float64).reshape(1, -1)
+    except ValueError:
+        for c, line in zip(labels, rows, strict=True):
+            _csv_float(c, p, line, label)
+        raise
     bad = ~np.isfinite(Y[0])
     if bad.any():
         j = int(np.argmax(bad))
