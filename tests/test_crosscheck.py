@@ -206,7 +206,7 @@ def test_ctrl_c_in_the_checked_prefix_of_a_shuffle_stream_fit(monkeypatch, rng):
     generator as they were (not a TypeError from the missing stream state)."""
     calls = []
 
-    def interrupted(spec, X, Y, state, callback=None, validation=None):
+    def interrupted(spec, X, Y, state, callback=None, validation=None, sample_weight=None):
         calls.append(spec)
         from fastnn._spec import TrainResult
 

@@ -598,3 +598,132 @@ def test_the_adaptive_schedule_divides_the_rate_where_the_plateau_rule_would_sto
     assert np.log(0.1 / got.final_learning_rate) / np.log(5) == pytest.approx(
         round(np.log(0.1 / got.final_learning_rate) / np.log(5))
     )
+
+
+# --------------------------------------------------------------------------- sample weights,
+# scikit-learn's early stopping scores, the full-batch cost and gradient
+
+
+def _weighted_case(rng, dtype, output, n_out, m=29):
+    dims = [4, 6, n_out]
+    X = draw(rng, (dims[0], m), dtype)
+    Y = labels(rng, (n_out, m), dtype, output)
+    w = (rng.random(m) * 3).astype(dtype)
+    w[::5] = 0  # weights of 0 drop a sample
+    return dims, X, Y, w
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("optimizer", ["gd", "sklearn_adam", "sklearn_nesterov"])
+@pytest.mark.parametrize("output,n_out", OUTPUT_CASES, ids=OUTPUT_IDS)
+@pytest.mark.parametrize("batch", [None, 1, 8])
+def test_sample_weights_match_reference(dtype, optimizer, output, n_out, batch, rng):
+    dims, X, Y, w = _weighted_case(rng, dtype, output, n_out)
+    if batch == 1:
+        w[w == 0] = 0.5  # a batch of one sample of weight 0 has no normaliser
+    Ws, bs = net(rng, dims, dtype)
+    s = spec(["tanh"], output, 0.01, 4, mini_batch_size=batch, cost_every=1,
+             optimizer=optimizer, lambd=0.01 if batch == 1 else 0.3, seed=4)  # fmt: skip
+    mine, theirs = state_of(Ws, bs, optimizer), state_of(Ws, bs, optimizer)
+    got = _engine.train(s, X, Y, mine, None, None, w)
+    want = reference.train(s, X, Y, theirs, None, None, w)
+    assert_same_run(got, want, mine, theirs, dtype, 8)
+
+
+@pytest.mark.parametrize("batch", [None, 7])
+def test_unit_weights_are_no_weights_and_integer_weights_repeat_samples(batch, rng):
+    dims, X, Y, _ = _weighted_case(rng, np.float64, "softmax", 3)
+    Ws, bs = net(rng, dims, np.float64)
+    s = spec(["relu"], "softmax", 0.1, 5, mini_batch_size=batch, cost_every=1, lambd=0.2,
+             optimizer="sklearn_adam", shuffle=False)  # fmt: skip
+    plain, ones = state_of(Ws, bs, "sklearn_adam"), state_of(Ws, bs, "sklearn_adam")
+    a = _engine.train(s, X, Y, plain)
+    b = _engine.train(s, X, Y, ones, None, None, np.ones(X.shape[1]))
+    np.testing.assert_allclose(b.costs, a.costs, rtol=1e-13)
+    np.testing.assert_allclose(ones.theta, plain.theta, rtol=1e-12, atol=1e-14)
+    if batch is None:  # full batch: weight 2 is the sample twice
+        w = np.ones(X.shape[1])
+        w[3] = 2
+        twice = state_of(Ws, bs, "sklearn_adam")
+        Xd, Yd = np.hstack([X, X[:, 3:4]]), np.hstack([Y, Y[:, 3:4]])
+        c = _engine.train(s, X, Y, state_of(Ws, bs, "sklearn_adam"), None, None, w)
+        d = _engine.train(s, Xd, Yd, twice)
+        np.testing.assert_allclose(c.costs, d.costs, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "output,n_out,metric",
+    [("sigmoid", 1, "accuracy"), ("sigmoid", 3, "accuracy"), ("softmax", 4, "accuracy"),
+     ("linear", 1, "r2"), ("linear", 3, "r2")],
+)  # fmt: skip
+@pytest.mark.parametrize("weighted", [False, True])
+def test_validation_scores_and_their_rule_match_reference(dtype, output, n_out, metric,
+                                                          weighted, rng):  # fmt: skip
+    dims, X, Y, w = _weighted_case(rng, dtype, output, n_out, m=60)
+    Xv, Yv = X[:, :21].copy(), Y[:, :21].copy()
+    validation = (Xv, Yv, w[:21].copy()) if weighted else (Xv, Yv)
+    Ws, bs = net(rng, dims, dtype)
+    s = spec(["tanh"], output, 0.05, 40, mini_batch_size=9, cost_every=1,
+             optimizer="sklearn_adam", stop_on_plateau=True, n_iter_no_change=3, tol=1e-3,
+             validation_metric=metric)  # fmt: skip
+    mine, theirs = state_of(Ws, bs, "sklearn_adam"), state_of(Ws, bs, "sklearn_adam")
+    got = _engine.train(s, X[:, 21:], Y[:, 21:].copy(), mine, None, validation)
+    want = reference.train(s, X[:, 21:], Y[:, 21:].copy(), theirs, None, validation)
+    assert_same_run(got, want, mine, theirs, dtype, 8)
+    assert len(got.validation_costs) == got.n_done > 0
+    scores = np.array(got.validation_costs)
+    assert np.all(scores <= 1) and (metric == "r2" or np.all(scores >= 0))
+    # θ is that of the best score: recomputing the score there gives the best one
+    check = dataclasses.replace(s, num_epochs=0)
+    assert mine.best_loss == -scores.max()
+    again = reference._validation_value(check, mine.W, mine.b, *validation)
+    close(again, scores.max(), dtype, 8)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("output,n_out", OUTPUT_CASES, ids=OUTPUT_IDS)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cost_gradient_matches_reference_and_finite_differences(dtype, output, n_out,
+                                                                weighted, rng):  # fmt: skip
+    dims, X, Y, w = _weighted_case(rng, np.float64, output, n_out, m=13)
+    w = w if weighted else None
+    Ws, bs = net(rng, [4, 5, 3, n_out], np.float64)
+    X = draw(rng, (4, 13), np.float64)
+    s = spec(["tanh", "leaky_relu"], output, 1.0, 1, lambd=0.7)
+    state = state_of(Ws, bs)
+    cost, grad = _engine.cost_gradient(s, X, Y, state, w)
+    want_cost, want_grad = reference.cost_gradient(s, X, Y, state_of(Ws, bs), w)
+    close(cost, want_cost, np.float64)
+    close(grad, want_grad, np.float64)
+    eps, theta = 1e-6, state.theta.copy()
+
+    def cost_at(i, delta):
+        state.theta[...] = theta
+        state.theta[i] += delta
+        return _engine.cost_gradient(s, X, Y, state, w)[0]
+
+    numeric = [(cost_at(i, eps) - cost_at(i, -eps)) / (2 * eps) for i in range(theta.size)]
+    np.testing.assert_allclose(numeric, grad, rtol=1e-5, atol=1e-7)
+    if dtype == np.float32:  # the float32 kernel against the float64 one
+        s32 = state_of([W.astype(np.float32) for W in Ws], [b.astype(np.float32) for b in bs])
+        w32 = None if w is None else w.astype(np.float32)
+        c32, g32 = _engine.cost_gradient(s, X.astype(np.float32), Y.astype(np.float32), s32, w32)
+        assert g32.dtype == np.float32
+        np.testing.assert_allclose(c32, cost, rtol=1e-4)
+        np.testing.assert_allclose(g32, grad, rtol=1e-3, atol=1e-5)
+
+
+def test_weights_and_validation_metrics_are_checked(rng):
+    from fastnn._training import make_spec
+
+    X, Y = draw(rng, (3, 5), np.float64), labels(rng, (1, 5), np.float64)
+    Ws, bs = net(rng, [3, 1], np.float64)
+    with pytest.raises(ValueError, match=r"sample weights must be \(5,\)"):
+        _engine.train(spec([]), X, Y, state_of(Ws, bs), None, None, np.ones(4))
+    with pytest.raises(ValueError, match="validation_metric must be one of"):
+        make_spec(layer_dims=[3, 1], m=5, activations=[], output="sigmoid", slope=0.01,
+                  learning_rate=0.1, num_epochs=1, validation_metric="f1")  # fmt: skip
+    with pytest.raises(ValueError, match="needs validation data and stop_on_plateau"):
+        make_spec(layer_dims=[3, 1], m=5, activations=[], output="sigmoid", slope=0.01,
+                  learning_rate=0.1, num_epochs=1, validation_metric="accuracy")  # fmt: skip

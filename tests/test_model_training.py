@@ -246,7 +246,7 @@ def test_early_stopping_arguments_are_checked():
         model.fit(X, Y, cost_every=0, validation_fraction=0.2)
     with pytest.raises(ValueError, match=r"X_val must have shape \(2, \?\)"):
         model.fit(X, Y, validation=(X[:1], Y))
-    with pytest.raises(TypeError, match="validation must be a pair"):
+    with pytest.raises(TypeError, match=r"validation must be \(X_val, Y_val\) or"):
         model.fit(X, Y, validation=X)
     with pytest.raises(ValueError, match="Y_val must hold labels 0 or 1"):
         model.fit(X, Y, validation=(X, Y * 2))
@@ -452,5 +452,7 @@ def test_num_iterations_and_num_epochs_are_one_count_and_counts_are_bounded():
                          ({"time_interval": 2**70}, "time_interval")]:  # fmt: skip
         with pytest.raises(ValueError, match=f"{name} must be <= 2\\*\\*62"):
             model.fit(X, Y, **kwargs)
-    with pytest.raises(TypeError, match="validation must be a pair .*; got a tuple of 1"):
+    with pytest.raises(
+        TypeError, match=r"validation must be \(X_val, Y_val\) or .*; got a tuple of 1"
+    ):
         model.fit(X, Y, validation=(X,))

@@ -1,7 +1,7 @@
 """Calls into the compiled kernels, with optional cross-checking against ``fastnn.reference``.
 
 ``kernels.<name>(...)`` calls the compiled ``<name>`` (``fastnn._kernels``, or ``fastnn._engine`` for
-``train``). With cross-check on (``set_crosscheck``,
+``train`` and ``cost_gradient``). With cross-check on (``set_crosscheck``,
 ``crosscheck()`` or the environment variable ``FASTNN_CROSSCHECK=1``) the same call is recomputed by
 ``fastnn.reference.<name>`` on copies of the inputs and every output is compared; a mismatch raises
 :class:`CrossCheckError`. The training loop is checked on its first iterations (see
@@ -113,7 +113,9 @@ def _quietly() -> Iterator[None]:
         yield
 
 
-def _checked_train(kernel, twin, spec, X, Y, state, callback=None, validation=None):
+def _checked_train(
+    kernel, twin, spec, X, Y, state, callback=None, validation=None, sample_weight=None
+):
     """train is checked on a prefix: both run the first epochs of the same spec (about
     TRAIN_CHECK_STEPS steps, at least one epoch) from copies of the same state and must agree
     on costs, validation costs, parameters and optimizer state; then the kernel runs the real
@@ -125,13 +127,13 @@ def _checked_train(kernel, twin, spec, X, Y, state, callback=None, validation=No
     epochs = min(spec.num_epochs, max(1, TRAIN_CHECK_STEPS // per_epoch))
     prefix = dataclasses.replace(spec, num_epochs=epochs)
     mine, theirs = state.copy(), state.copy()
-    got = kernel(prefix, X, Y, mine, None, validation)
+    got = kernel(prefix, X, Y, mine, None, validation, sample_weight)
     if got.pending is not None:
         # Ctrl-C during the checked prefix: a partial run has nothing to compare, and the
         # caller's state (the prefix trained a copy) is as it was.
         return TrainResult(pending=got.pending)
     with _quietly():
-        want = twin(prefix, X, Y, theirs, None, validation)
+        want = twin(prefix, X, Y, theirs, None, validation, sample_weight)
         if want.pending is not None:  # Ctrl-C while the (slow) reference ran: as above
             return TrainResult(pending=want.pending)
         inputs = [a for a in (X, Y, state.theta) if isinstance(a, np.ndarray)]
@@ -167,12 +169,16 @@ def _checked_train(kernel, twin, spec, X, Y, state, callback=None, validation=No
         ]:  # fmt: skip
             compare(f"train ({what})", g, w, inputs, size, steps)
         compare("train (the parameters)", mine.theta, theirs.theta, inputs, size, steps, theta_atol)
-    return kernel(spec, X, Y, state, callback, validation)
+    return kernel(spec, X, Y, state, callback, validation, sample_weight)
+
+
+#: the entry points of fastnn._engine; every other name is a kernel of fastnn._kernels
+_ENGINE_ENTRIES = ("train", "cost_gradient")
 
 
 def _compiled(name: str):
-    """The compiled entry point ``name``: the engine's ``train`` or a kernel of ``_kernels``."""
-    return getattr(_engine if name == "train" else _kernels, name)
+    """The compiled entry point ``name``: the engine's or a kernel of ``_kernels``."""
+    return getattr(_engine if name in _ENGINE_ENTRIES else _kernels, name)
 
 
 class _Kernels:

@@ -35,22 +35,25 @@ from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 from fastnn._blas cimport array_operand, gemm
 from fastnn._rows cimport (
     FNN_ACT_LINEAR,
+    FNN_OUT_SOFTMAX,
     FNN_DECAY_CALLABLE,
     FNN_DECAY_INVERSE,
     FNN_DECAY_NONE,
     FNN_DECAY_SCHEDULED,
     backward_from_A,
     bias_activation,
+    fnn_exp,
     gather,
     optimizer_step,
     output_layer,
     row_sum,
     sum_sq,
+    weighted_output_layer,
 )
 
 from fastnn._blas import check_dims as _check_dims
 from fastnn._registry import DECAY_CALLABLE, DECAYS, OPTIMIZERS, OUTPUTS, get_activation
-from fastnn._spec import TrainResult, theta_layout
+from fastnn._spec import VALIDATION_METRICS, TrainResult, theta_layout
 
 cnp.import_array()
 
@@ -95,8 +98,9 @@ cdef struct Spec:
     bint early_stopping
     bint shuffle          # mini-batches: a new order every epoch (else X's column order)
     bint adaptive         # with plateau: divide the rate by 5 instead of stopping
-    bint plateau          # stop when the training cost plateaus (scikit-learn without
-                          # early_stopping); exclusive with early_stopping
+    bint plateau          # scikit-learn's stopping rule: on the training cost, or with
+                          # validation data on the validation score (its early_stopping)
+    int metric            # what validation measures (FNN_METRIC_*)
     long long n_iter_no_change
     double tol
     double loss_scale     # multiplies the loss part of the costs (not the gradient)
@@ -116,8 +120,13 @@ cdef struct Data:
     bint xv_rowmajor
     int m_val
     const void* Yv
+    const void* w         # sample weights (m,), NULL: none
+    const void* wv        # the validation samples' weights (m_val,), NULL: none
+    const double* sstot   # R² metric: Σ w·(y − ȳ)² per output of Yv (n_L,)
+    double* ssres         # R² metric's scratch: Σ w·(y − ŷ)² per output (n_L,)
     void* Xb              # batch workspace: X's batch columns, in X's layout, ld = n_x or cols
     void* Yb              # Y's batch columns (n_L, cols)
+    void* wb              # the batch's weights (cols,), with w
     int32_t* perm         # the epoch's permutation (m)
     int32_t* perm_next    # with a shuffle stream: the next epoch's order is composed here
     fnn_mt19937* stream   # scikit-learn's one shuffle stream across epochs (NULL: reseed)
@@ -195,17 +204,33 @@ cdef void _gram_forward(Net* net, floating* Z1, int m, floating** outs) noexcept
     _forward(net, <const floating*>Z1, m, True, m, outs, 1)
 
 
-cdef double _output(Net* net, const floating* Y, int m, bint want_cost) noexcept nogil:
+cdef double _output(Net* net, const floating* Y, const floating* w, int m,
+                    bint want_cost) noexcept nogil:
     """In place D[L-1]: Z_L → dZ_L = g(Z_L) − Y; returns Σ loss (0 unless want_cost).
-    Y (n_L, m), C order."""
+    Y (n_L, m), C order. With sample weights w (m,; NULL: none) column j's dZ is scaled by
+    w_j and the loss is Σ_j w_j·loss_j (always computed)."""
     cdef floating* Z = <floating*>net.D[net.L - 1]
+    if w != NULL:
+        return weighted_output_layer(Z, Y, m, w, net.dims[net.L], m, net.output)
     return output_layer(Z, Y, m, <floating*>NULL, Z, net.dims[net.L], m, net.output, want_cost)
 
 
+cdef double _weight_sum(const floating* w, int m) noexcept nogil:
+    """Σ w in double: the batch's normaliser with sample weights (its size without)."""
+    cdef double total = 0
+    cdef int j
+    if w == NULL:
+        return m
+    for j in range(m):
+        total += w[j]
+    return total
+
+
 cdef void _backward(Net* net, Buffers* buf, const floating* X, int ldx, bint x_rowmajor, int m,
-                    double lr, double lr_ratio, bint fused) noexcept nogil:
-    """Backward from dZ_L in D[L-1]. fused: W ← W − (α/m)·dZ·A_prevᵀ in the dW GEMM (beta = 1)
-    after dA_prev = Wᵀ·dZ, b ← b − α·db. Otherwise dW = (1/m)·dZ·A_prevᵀ and db into g.
+                    double norm, double lr, double lr_ratio, bint fused) noexcept nogil:
+    """Backward from dZ_L in D[L-1] over m columns, normalised by ``norm`` (m, or the batch's
+    Σ sample weights). fused: W ← W − (α/norm)·dZ·A_prevᵀ in the dW GEMM (beta = 1) after
+    dA_prev = Wᵀ·dZ, b ← b − α·db. Otherwise dW = (1/norm)·dZ·A_prevᵀ and db into g.
     On the Gram path (fused, full batch) layer 1 advances Z1 and S instead of W1."""
     cdef int L = net.L, l, n, k, i
     cdef Py_ssize_t j, row
@@ -214,7 +239,9 @@ cdef void _backward(Net* net, Buffers* buf, const floating* X, int ldx, bint x_r
     cdef floating* W
     cdef floating* b
     cdef floating flr = <floating>lr
-    cdef floating neg_lr_m = -flr / m, inv_m = (<floating>1) / m, acc, ratio = <floating>lr_ratio
+    cdef floating fnorm = <floating>norm
+    cdef floating neg_lr_m = -flr / fnorm, inv_m = (<floating>1) / fnorm, acc
+    cdef floating ratio = <floating>lr_ratio
     cdef floating* Zp = <floating*>buf.Z1
     cdef floating* Sp = <floating*>buf.S
     for l in range(L - 1, -1, -1):
@@ -259,10 +286,10 @@ cdef void _backward(Net* net, Buffers* buf, const floating* X, int ldx, bint x_r
             b[i] -= flr * db[i]
 
 
-cdef void _update(Spec* spec, Buffers* buf, floating* theta, double lr, int m,
+cdef void _update(Spec* spec, Buffers* buf, floating* theta, double lr, double m,
                   long long t) noexcept nogil:
     """One optimizer pass over θ with g (t: this step's number, from 1): the weights with
-    L2 (λ/m)·W, then the biases without."""
+    L2 (λ/m)·W (m: the batch's normaliser), then the biases without."""
     cdef floating* g = <floating*>buf.grad
     cdef floating* v = <floating*>buf.v
     cdef floating* s = <floating*>buf.s
@@ -288,10 +315,12 @@ cdef double _l2_term(Spec* spec, const floating* theta, Py_ssize_t n_w) noexcept
 
 cdef void _gather(Net* net, Data* d, const floating* X, Py_ssize_t start, int cnt) noexcept nogil:
     """Batch columns perm[start:start+cnt] of X and Y into Xb (X's layout, leading dimension
-    cnt if row-major, n_x if column-major) and Yb (n_L, cnt)."""
+    cnt if row-major, n_x if column-major) and Yb (n_L, cnt); the sample weights into wb."""
     cdef const int32_t* idx = d.perm + start
     gather(X, d.ldx, d.x_rowmajor, idx, cnt, net.dims[0], <floating*>d.Xb)
     gather(<const floating*>d.Y, d.m, True, idx, cnt, net.dims[net.L], <floating*>d.Yb)
+    if d.w != NULL:
+        gather(<const floating*>d.w, d.m, True, idx, cnt, 1, <floating*>d.wb)
 
 
 cdef void _next_order(Data* d, int m) noexcept nogil:
@@ -305,26 +334,79 @@ cdef void _next_order(Data* d, int m) noexcept nogil:
     d.perm_next, d.perm = d.perm, p
 
 
-cdef double _validation_cost(Net* net, Data* d, Buffers* buf,
-                             const floating* Xv) noexcept nogil:
-    """The mean loss (no L2) of the current θ on the validation data Xv, forward in chunks of
-    vcols columns through two ping-pong buffers (buf.vouts: VA, VB, VA, ...)."""
+cdef enum:
+    METRIC_COST = 0       # the mean loss, no L2 (fastnn's early stopping)
+    METRIC_ACCURACY = 1   # the fraction of samples whose labels are all right (classifiers)
+    METRIC_R2 = 2         # R², averaged over the outputs (regressors)
+
+
+cdef double _column_hits(const floating* Z, const floating* Y, int n, Py_ssize_t ldz,
+                         Py_ssize_t ldy, int j, int output) noexcept nogil:
+    """1 when column j's prediction from the logits Z is its label in Y, else 0: the largest
+    logit's class for a softmax (the first on ties), else sigmoid(z) > 0.5 per unit (as
+    scikit-learn's LabelBinarizer thresholds it) for every unit."""
+    cdef int i, best = 0, label = 0
+    cdef floating z, e
+    if output == FNN_OUT_SOFTMAX:
+        for i in range(1, n):
+            if Z[i * ldz + j] > Z[best * ldz + j]:
+                best = i
+            if Y[i * ldy + j] > Y[label * ldy + j]:
+                label = i
+        return 1.0 if best == label else 0.0
+    for i in range(n):
+        z = Z[i * ldz + j]
+        e = fnn_exp(-z if z >= 0 else z)
+        if ((1 / (1 + e) if z >= 0 else e / (1 + e)) > 0.5) != (Y[i * ldy + j] > 0.5):
+            return 0.0
+    return 1.0
+
+
+cdef double _validation_value(Net* net, Spec* spec, Data* d, Buffers* buf,
+                              const floating* Xv) noexcept nogil:
+    """What validation measures (spec.metric) for the current θ on Xv, weighted by d.wv when
+    given: the mean loss without L2, the accuracy, or R² (1 − Σw(y − ŷ)²/Σw(y − ȳ)² per output,
+    1 for an output predicted exactly, 0 for a constant one that is not, averaged over the
+    outputs: scikit-learn's r2_score). The forward runs in chunks of vcols columns through two
+    ping-pong buffers (buf.vouts: VA, VB, VA, ...)."""
     cdef const floating* Yv = <const floating*>d.Yv
+    cdef const floating* wv = <const floating*>d.wv
     cdef floating** outs = <floating**>buf.vouts
-    cdef int cnt, j0
-    cdef double total = 0
+    cdef int cnt, j0, n = net.dims[net.L], i, j
+    cdef double total = 0, wsum = 0, wj, diff
     cdef const floating* x
     cdef floating* Z
+    if spec.metric == METRIC_R2:
+        for i in range(n):
+            d.ssres[i] = 0
     j0 = 0
     while j0 < d.m_val:
         cnt = min(buf.vcols, d.m_val - j0)
         x = Xv + (j0 if d.xv_rowmajor else <Py_ssize_t>j0 * d.ldxv)
         _forward(net, x, d.ldxv, d.xv_rowmajor, cnt, outs, 0)
         Z = outs[net.L - 1]
-        total += output_layer(Z, Yv + j0, d.m_val, <floating*>NULL, Z, net.dims[net.L], cnt,
-                              net.output, True)
+        if spec.metric == METRIC_COST:
+            total += output_layer(Z, Yv + j0, d.m_val, <floating*>NULL, Z, n, cnt, net.output,
+                                  True) if wv == NULL else \
+                weighted_output_layer(Z, Yv + j0, d.m_val, wv + j0, n, cnt, net.output)
+        for j in range(cnt):
+            wj = 1.0 if wv == NULL else wv[j0 + j]
+            wsum += wj
+            if spec.metric == METRIC_ACCURACY:
+                total += wj * _column_hits(Z, Yv + j0, n, cnt, d.m_val, j, net.output)
+            elif spec.metric == METRIC_R2:
+                for i in range(n):
+                    diff = <double>Yv[<Py_ssize_t>i * d.m_val + j0 + j] - Z[<Py_ssize_t>i * cnt + j]
+                    d.ssres[i] += wj * diff * diff
         j0 += cnt
-    return total / d.m_val
+    if spec.metric != METRIC_R2:
+        return total / wsum
+    for i in range(n):
+        if d.sstot[i] != 0:
+            total += 1 - d.ssres[i] / d.sstot[i]
+        elif d.ssres[i] == 0:
+            total += 1
+    return total / n
 
 
 cdef inline void _copy(void* live, void* saved, size_t nbytes, bint save) noexcept nogil:
@@ -416,7 +498,8 @@ cdef object _run(floating* theta, Net* net, Spec* spec, Data* d, Buffers* buf, O
     cdef long long e, E, E0 = out.epoch, start
     cdef int m = d.m, cnt, ld
     cdef bint minibatch = spec.batch > 0, record, want_cost, stop, in_epoch = False, failed
-    cdef double lr = spec.lr0, cost = 0, total, now, last_check = _now()
+    cdef double lr = spec.lr0, cost = 0, total, now, last_check = _now(), norm, raw, cost_v
+    cdef bint watch_score = spec.plateau and spec.early_stopping  # scikit-learn's early_stopping
     cdef fnn_mt19937 rng
     cdef floating** outs = <floating**>net.A  # hidden activations, then the output's Z_L
     cdef const floating* X = <const floating*>d.X
@@ -424,6 +507,8 @@ cdef object _run(floating* theta, Net* net, Spec* spec, Data* d, Buffers* buf, O
     cdef const floating* Xv = <const floating*>d.Xv
     cdef floating* Xb = <floating*>d.Xb
     cdef floating* Yb = <floating*>d.Yb
+    cdef const floating* w = <const floating*>d.w
+    cdef floating* wb = <floating*>d.wb
     cdef floating* Z1 = <floating*>buf.Z1
     pending = None
     try:
@@ -434,6 +519,9 @@ cdef object _run(floating* theta, Net* net, Spec* spec, Data* d, Buffers* buf, O
                      d.ldx, d.x_rowmajor, <floating>0, <floating*>buf.G, m, True)
                 _gram_Z1(net, d, buf, X)
             _keep(buf, &buf.snap, theta, out, True)
+            if watch_score:  # the best so far is where the run starts until a score beats it
+                _keep(buf, &buf.best, theta, out, True)
+            norm = _weight_sum(w, m)
             for e in range(spec.num_epochs):
                 E = E0 + e
                 record = spec.cost_every > 0 and E % spec.cost_every == 0
@@ -452,24 +540,25 @@ cdef object _run(floating* theta, Net* net, Spec* spec, Data* d, Buffers* buf, O
                         _gram_forward(net, Z1, m, outs)
                     else:
                         _forward(net, X, d.ldx, d.x_rowmajor, m, outs, 0)
-                    total = spec.loss_scale * _output(net, Y, m, want_cost)
+                    total = spec.loss_scale * _output(net, Y, w, m, want_cost)
                     if want_cost:
-                        cost = (total + _l2_term(spec, theta, buf.n_w)) / m
+                        cost = (total + _l2_term(spec, theta, buf.n_w)) / norm
                         if not _passes(spec, buf, out, theta, cost, E, record):
                             break
                         if spec.plateau:
-                            stop = _plateau(spec, out, cost, &lr)
+                            _plateau(spec, out, cost, &lr)
+                            stop = out.stopped_early
                     if spec.early_stopping and record:
                         if not _early_stopping(spec, buf, out, theta,
-                                               _validation_cost(net, d, buf, Xv)):
+                                               _validation_value(net, spec, d, buf, Xv)):
                             break
                         stop = out.stopped_early
                     if not stop:
-                        _backward(net, buf, X, d.ldx, d.x_rowmajor, m, lr, lr / spec.lr0,
-                                  spec.fused)
+                        _backward(net, buf, X, d.ldx, d.x_rowmajor, m, norm, lr,
+                                  lr / spec.lr0, spec.fused)
                         out.t += 1
                         if not spec.fused:
-                            _update(spec, buf, theta, lr, m, out.t)
+                            _update(spec, buf, theta, lr, norm, out.t)
                         out.epoch = E + 1
                         if spec.refresh_every > 0 and (e + 1) % spec.refresh_every == 0:
                             # Bound the Gram path's drift: W1 from S, Z1 from W1; S restarts.
@@ -493,16 +582,23 @@ cdef object _run(floating* theta, Net* net, Spec* spec, Data* d, Buffers* buf, O
                         cnt = <int>min(spec.batch, m - start)
                         _gather(net, d, X, start, cnt)
                         ld = cnt if d.x_rowmajor else net.dims[0]
+                        norm = cnt if w == NULL else _weight_sum(wb, cnt)
                         _forward(net, Xb, ld, d.x_rowmajor, cnt, outs, 0)
-                        if want_cost:
-                            total += spec.loss_scale * _output(net, Yb, cnt, True)
+                        if w != NULL:
+                            # scikit-learn's weighted batch: its loss (Σ w·loss + (λ/2)ΣW²)/Σw
+                            # counts cnt times in the epoch's total
+                            raw = spec.loss_scale * _output(net, Yb, wb, cnt, True)
+                            total += (raw + _l2_term(spec, theta, buf.n_w)) / norm * cnt
+                        elif want_cost:
+                            total += spec.loss_scale * _output(net, Yb, w, cnt, True)
                             total += _l2_term(spec, theta, buf.n_w)
                         else:
-                            _output(net, Yb, cnt, False)
-                        _backward(net, buf, Xb, ld, d.x_rowmajor, cnt, lr, 1.0, spec.fused)
+                            _output(net, Yb, w, cnt, False)
+                        _backward(net, buf, Xb, ld, d.x_rowmajor, cnt, norm, lr, 1.0,
+                                  spec.fused)
                         out.t += 1
                         if not spec.fused:
-                            _update(spec, buf, theta, lr, cnt, out.t)
+                            _update(spec, buf, theta, lr, norm, out.t)
                         start += cnt
                         now = _now()
                         if now - last_check > SIGNAL_CHECK_SECONDS:
@@ -515,11 +611,22 @@ cdef object _run(floating* theta, Net* net, Spec* spec, Data* d, Buffers* buf, O
                         cost = total / m
                         if not _passes(spec, buf, out, theta, cost, E, record):
                             break
-                        if spec.plateau:
-                            stop = _plateau(spec, out, cost, &lr)
-                    if spec.early_stopping:
+                        if spec.plateau and not watch_score:
+                            _plateau(spec, out, cost, &lr)
+                            stop = out.stopped_early
+                    if watch_score:
+                        # scikit-learn's early_stopping: its rule on the validation score,
+                        # as a cost (−score), the best θ kept
+                        cost_v = _validation_value(net, spec, d, buf, Xv)
+                        if not _push(&out.vcosts, &out.n_vcosts, &out.cap_vcosts, cost_v):
+                            out.out_of_memory = True
+                            break
+                        if _plateau(spec, out, -cost_v, &lr):
+                            _copy(theta, buf.best.theta, buf.n_theta * sizeof(floating), True)
+                        stop = out.stopped_early
+                    elif spec.early_stopping:
                         if not _early_stopping(spec, buf, out, theta,
-                                               _validation_cost(net, d, buf, Xv)):
+                                               _validation_value(net, spec, d, buf, Xv)):
                             break
                         stop = out.stopped_early
                 # --- after epoch E: the callback, Ctrl-C
@@ -547,6 +654,10 @@ cdef object _run(floating* theta, Net* net, Spec* spec, Data* d, Buffers* buf, O
                 _keep(buf, &buf.start, theta, out, False)
             elif not failed and spec.early_stopping and out.best_cost < INFINITY:
                 _keep(buf, &buf.best, theta, out, False)
+            if watch_score and out.diverged_at < 0:
+                # scikit-learn's early_stopping: the best-scoring θ (only θ: the counters
+                # and the optimizer are those of the last epoch), after Ctrl-C too
+                _copy(theta, buf.best.theta, buf.n_theta * sizeof(floating), False)
             if spec.gram:
                 _materialize_W1(net, d, buf, X, spec.lr0)
     return pending
@@ -611,20 +722,20 @@ cdef bint _early_stopping(Spec* spec, Buffers* buf, Outcome* out, floating* thet
 
 
 cdef bint _plateau(Spec* spec, Outcome* out, double cost, double* lr) noexcept nogil:
-    """scikit-learn's stopping rule without early_stopping, on the epoch's training cost: a
-    cost above the best so far minus tol is one more epoch without improvement (any other
-    resets the count); True (out.stopped_early) once there are more than n_iter_no_change in
-    a row. With spec.adaptive (scikit-learn's "adaptive" schedule) that moment divides the
-    learning rate by 5 and restarts the count instead, and stops only once the rate is at
-    most 1e-6. Nothing is restored: the run ends with the last epoch's state."""
-    _improve(spec, out, &out.best_loss, cost)
+    """scikit-learn's stopping rule, on the epoch's training cost (or, with its
+    early_stopping, on −the validation score): a cost above the best so far minus tol is one
+    more epoch without improvement (any other resets the count); out.stopped_early once there
+    are more than n_iter_no_change in a row. With spec.adaptive (scikit-learn's "adaptive"
+    schedule) that moment divides the learning rate by 5 and restarts the count instead, and
+    stops only once the rate is at most 1e-6. Returns whether the cost is a new best."""
+    cdef bint better = _improve(spec, out, &out.best_loss, cost)
     if out.no_improvement > spec.n_iter_no_change:
         if spec.adaptive and lr[0] > 1e-6:
             lr[0] /= 5.0
             out.no_improvement = 0
         else:
             out.stopped_early = True
-    return out.stopped_early
+    return better
 
 
 cdef double _checked_rate(object rate) except? -1:
@@ -715,22 +826,123 @@ cdef tuple _stream_state(fnn_mt19937* rng, tuple before):
     return ("MT19937", key, rng.pos, *before[3:])
 
 
-def train(spec, X, Y, state, callback=None, validation=None):
-    """Run ``spec`` (a fastnn._spec.TrainSpec) on ``state`` (a TrainState: θ and the optimizer
-    state, updated in place, with state.t and state.epoch) over X (n_x, m), any BLAS-readable
-    layout, and Y (n_L, m), C order, of θ's dtype. ``validation``: (X_val, Y_val) the same way,
-    or None. ``callback(E, cost)`` runs with the GIL at each recorded cost. Returns a
-    TrainResult (see fastnn._spec); validation is the caller's (fastnn._training).
-    """
+cdef void _fill_net(Net* net, void** ptrs, int* dims, int* acts, object spec, object state,
+                    object grad, list As, list Ds, object db) except *:
+    """Point ``net`` at θ (state.theta), the gradient buffer ``grad`` (None: none) and the
+    workspace; ptrs holds at least 6·L pointers."""
+    cdef int l, L = len(As)
+    cdef Py_ssize_t item = state.theta.itemsize
+    W_at, b_at = theta_layout(state.layer_dims)
+    net.L = L
+    net.dims = dims
+    net.acts = acts
+    net.output = OUTPUTS[spec.output].id
+    net.slope = spec.slope
+    net.W = ptrs
+    net.b = ptrs + L
+    net.gW = ptrs + 2 * L
+    net.gb = ptrs + 3 * L
+    net.A = ptrs + 4 * L
+    net.D = ptrs + 5 * L
+    for l in range(L):
+        net.W[l] = _ptr(state.theta, W_at[l][0] * item)
+        net.b[l] = _ptr(state.theta, b_at[l][0] * item)
+        net.gW[l] = _ptr(grad, W_at[l][0] * item)
+        net.gb[l] = _ptr(grad, b_at[l][0] * item)
+        net.A[l] = _ptr(As[l])
+        net.D[l] = _ptr(Ds[l])
+    net.db = _ptr(db)
+
+
+def _checked_operands(name, spec, X, Y, state):
+    """(layer_dims, L, dtype, m) once X (n_x, m), Y (n_L, m) C order and spec fit θ's layers
+    and dtype; ``name`` heads the error."""
     dims = list(state.layer_dims)
     L = len(dims) - 1
     dtype = state.theta.dtype
     m = X.shape[1]
     if X.shape[0] != dims[0] or Y.shape != (dims[-1], m) or len(spec.activations) != L - 1:
-        raise ValueError(f"train: X {X.shape}, Y {Y.shape} do not fit layers {dims}")
+        raise ValueError(f"{name}: X {X.shape}, Y {Y.shape} do not fit layers {dims}")
     if X.dtype != dtype or Y.dtype != dtype or not Y.flags.c_contiguous:
-        raise ValueError("train: X, Y and θ must share one dtype; Y must be C-contiguous")
+        raise ValueError(f"{name}: X, Y and θ must share one dtype; Y must be C-contiguous")
     _check_dims(m, *dims)
+    return dims, L, dtype, m
+
+
+def cost_gradient(spec, X, Y, state, sample_weight=None):
+    """The full-batch cost of θ (state.theta) and its gradient, for optimizers that take them
+    (scipy's L-BFGS-B): cost = (loss_scale·Σ loss + (λ/2)·Σ‖W‖²) / n and gradient
+    (1/n)·(dZ·A_prevᵀ + λ·W) for the weights, (1/n)·Σ dZ for the biases, laid out like θ;
+    n is m, or Σ sample_weight, which weights each example's loss and dZ. X (n_x, m) any
+    BLAS-readable layout, Y (n_L, m) C order, of θ's dtype; spec gives the activations, the
+    output, the slope, lambd and loss_scale. Returns (cost, gradient)."""
+    dims, L, dtype, m = _checked_operands("cost_gradient", spec, X, Y, state)
+    w = _checked_weights(sample_weight, m, dtype)
+    As = [np.empty(dims[l + 1] * m, dtype) for l in range(L)]
+    Ds = [np.empty(dims[l + 1] * m, dtype) for l in range(L - 1)] + [As[-1]]
+    grad = np.empty_like(state.theta)
+    cdef int[::1] dims_mv = np.array(dims, dtype=np.intc)
+    cdef int[::1] acts_mv = np.array([get_activation(a).id for a in spec.activations] or [0],
+                                     dtype=np.intc)
+    cdef Net net
+    cdef Buffers buf
+    cdef int ld
+    cdef bint rowmajor = array_operand(X, &ld)
+    cdef double total, norm
+    cdef void** ptrs = <void**>PyMem_Malloc(6 * L * sizeof(void*))
+    if ptrs == NULL:
+        raise MemoryError()
+    try:
+        memset(&net, 0, sizeof(Net))
+        memset(&buf, 0, sizeof(Buffers))
+        _fill_net(&net, ptrs, &dims_mv[0], &acts_mv[0], spec, state, grad, As, Ds,
+                  np.empty(max(dims[1:]), dtype))
+        if dtype == np.float32:
+            total = _cost_gradient[float](<const float*>_ptr(X), ld, rowmajor, m, <const float*>_ptr(Y),
+                                   <const float*>_ptr(w), &net, &buf, spec.loss_scale, &norm)
+        else:
+            total = _cost_gradient[double](<const double*>_ptr(X), ld, rowmajor, m, <const double*>_ptr(Y),
+                                   <const double*>_ptr(w), &net, &buf, spec.loss_scale, &norm)
+    finally:
+        PyMem_Free(ptrs)
+    n_w = state.n_w
+    if spec.lambd:
+        grad[:n_w] += (spec.lambd / norm) * state.theta[:n_w]
+        total += spec.lambd / 2 * float(np.dot(state.theta[:n_w], state.theta[:n_w]))
+    return total / norm, grad
+
+
+cdef double _cost_gradient(const floating* X, int ldx, bint rowmajor, int m,
+                           const floating* Y, const floating* w, Net* net, Buffers* buf,
+                           double loss_scale, double* norm) noexcept nogil:
+    """One forward and backward pass over all of X into the gradient buffers: returns
+    loss_scale·Σ loss, and the normaliser n in norm."""
+    norm[0] = _weight_sum(w, m)
+    _forward(net, X, ldx, rowmajor, m, <floating**>net.A, 0)
+    cdef double total = loss_scale * _output(net, Y, w, m, True)
+    _backward(net, buf, X, ldx, rowmajor, m, norm[0], 0.0, 1.0, False)
+    return total
+
+
+def _checked_weights(w, Py_ssize_t m, dtype):
+    """Sample weights for the engine: None, or (m,) contiguous of θ's dtype."""
+    if w is None:
+        return None
+    if w.shape != (m,) or w.dtype != dtype or not w.flags.c_contiguous:
+        raise ValueError(f"train: sample weights must be ({m},) contiguous {dtype}; got "
+                         f"{w.shape} {w.dtype}")
+    return w
+
+
+def train(spec, X, Y, state, callback=None, validation=None, sample_weight=None):
+    """Run ``spec`` (a fastnn._spec.TrainSpec) on ``state`` (a TrainState: θ and the optimizer
+    state, updated in place, with state.t and state.epoch) over X (n_x, m), any BLAS-readable
+    layout, and Y (n_L, m), C order, of θ's dtype. ``validation``: (X_val, Y_val) the same way,
+    or (X_val, Y_val, their sample weights), or None. ``sample_weight``: (m,) of θ's dtype,
+    contiguous, or None. ``callback(E, cost)`` runs with the GIL at each recorded cost.
+    Returns a TrainResult (see fastnn._spec); validation is the caller's (fastnn._training).
+    """
+    dims, L, dtype, m = _checked_operands("train", spec, X, Y, state)
     batch = spec.mini_batch_size or 0
     cols = min(batch, m) if batch else m
     gram = bool(spec.gram)
@@ -765,18 +977,29 @@ def train(spec, X, Y, state, callback=None, validation=None):
         snap_S = np.empty_like(S)
     else:
         G = Z1 = S = snap_S = None
+    w = _checked_weights(sample_weight, m, dtype)
+    wb = np.empty(cols, dtype) if w is not None and batch else None
+    metric = VALIDATION_METRICS.index(spec.validation_metric)
     if validation is not None:
-        Xv, Yv = validation
+        Xv, Yv, wv = (*validation, None)[:3]
         if Xv.shape[0] != dims[0] or Yv.shape != (dims[-1], Xv.shape[1]):
             raise ValueError(f"train: validation X {Xv.shape}, Y {Yv.shape} do not fit {dims}")
         if Xv.dtype != dtype or Yv.dtype != dtype or not Yv.flags.c_contiguous:
             raise ValueError("train: validation data must have θ's dtype, Y C-contiguous")
         _check_dims(Xv.shape[1])
+        wv = _checked_weights(wv, Xv.shape[1], dtype)
         vcols = min(Xv.shape[1], max(cols, 256))
         VA = np.empty(widest * vcols, dtype)
         VB = np.empty(widest * vcols, dtype)
+        sstot = ssres = None
+        if spec.validation_metric == "r2":
+            ones = np.ones(Xv.shape[1]) if wv is None else wv.astype(np.float64)
+            Yd = Yv.astype(np.float64)
+            ybar = np.average(Yd, axis=1, weights=ones)
+            sstot = np.ascontiguousarray((ones * (Yd - ybar[:, None]) ** 2).sum(axis=1))
+            ssres = np.empty_like(sstot)
     else:
-        Xv = Yv = VA = VB = None
+        Xv = Yv = wv = VA = VB = sstot = ssres = None
         vcols = 0
 
     cdef Net net
@@ -797,30 +1020,11 @@ def train(spec, X, Y, state, callback=None, validation=None):
     if ptrs == NULL:
         raise MemoryError()
     cdef int l, ld
-    cdef Py_ssize_t item = state.theta.itemsize
-    W_at, b_at = theta_layout(dims)
     try:
-        net.L = L
-        net.dims = &dims_mv[0]
-        net.acts = &acts_mv[0]
-        net.output = OUTPUTS[spec.output].id
-        net.slope = spec.slope
-        net.W = ptrs
-        net.b = ptrs + net.L
-        net.gW = ptrs + 2 * net.L
-        net.gb = ptrs + 3 * net.L
-        net.A = ptrs + 4 * net.L
-        net.D = ptrs + 5 * net.L
+        _fill_net(&net, ptrs, &dims_mv[0], &acts_mv[0], spec, state, grad, As, Ds, db)
         buf.vouts = ptrs + 6 * net.L
         for l in range(L):
-            net.W[l] = _ptr(state.theta, W_at[l][0] * item)
-            net.b[l] = _ptr(state.theta, b_at[l][0] * item)
-            net.gW[l] = _ptr(grad, W_at[l][0] * item)
-            net.gb[l] = _ptr(grad, b_at[l][0] * item)
-            net.A[l] = _ptr(As[l])
-            net.D[l] = _ptr(Ds[l])
             buf.vouts[l] = _ptr(VA if l % 2 == 0 else VB)
-        net.db = _ptr(db)
 
         s.optimizer = opt.id
         s.lr0 = spec.learning_rate
@@ -842,6 +1046,7 @@ def train(spec, X, Y, state, callback=None, validation=None):
         s.seed = spec.seed
         s.early_stopping = validation is not None
         s.plateau = spec.stop_on_plateau
+        s.metric = metric
         s.shuffle = spec.shuffle
         s.adaptive = spec.adaptive
         s.n_iter_no_change = spec.n_iter_no_change
@@ -863,6 +1068,11 @@ def train(spec, X, Y, state, callback=None, validation=None):
             d.ldxv = ld
             d.m_val = Xv.shape[1]
             d.Yv = _ptr(Yv)
+            d.wv = _ptr(wv)
+            d.sstot = <double*>_ptr(sstot)
+            d.ssres = <double*>_ptr(ssres)
+        d.w = _ptr(w)
+        d.wb = _ptr(wb)
         d.Xb = _ptr(Xb)
         d.Yb = _ptr(Yb)
         d.perm = <int32_t*>_ptr(perm)

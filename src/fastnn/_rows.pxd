@@ -47,10 +47,10 @@ cdef extern from "fnn_rows.h":
     int fnn_all_finite_f(const float*, Py_ssize_t) noexcept nogil
     double fnn_row_sum_d(const double*, Py_ssize_t) noexcept nogil
     float fnn_row_sum_f(const float*, Py_ssize_t) noexcept nogil
-    double fnn_output_d(double*, const double*, Py_ssize_t, double*, double*, int, Py_ssize_t,
-                        int, int) noexcept nogil
-    double fnn_output_f(float*, const float*, Py_ssize_t, float*, float*, int, Py_ssize_t,
-                        int, int) noexcept nogil
+    double fnn_output_d(double*, const double*, Py_ssize_t, const double*, double*, double*,
+                        int, Py_ssize_t, int, int) noexcept nogil
+    double fnn_output_f(float*, const float*, Py_ssize_t, const float*, float*, float*, int,
+                        Py_ssize_t, int, int) noexcept nogil
     double fnn_cross_entropy_d(const double*, const double*, Py_ssize_t) noexcept nogil
     double fnn_cross_entropy_f(const float*, const float*, Py_ssize_t) noexcept nogil
     void fnn_small_gemm_d(int, int, int, double, const double*, Py_ssize_t, Py_ssize_t,
@@ -159,9 +159,20 @@ cdef inline double output_layer(floating* Z, const floating* Y, Py_ssize_t ldy, 
     softmax, Y and dZ may both be NULL (inference: A only).
     """
     if floating is float:
-        return fnn_output_f(Z, Y, ldy, A, dZ, n, m, output, want_loss)
+        return fnn_output_f(Z, Y, ldy, NULL, A, dZ, n, m, output, want_loss)
     else:
-        return fnn_output_d(Z, Y, ldy, A, dZ, n, m, output, want_loss)
+        return fnn_output_d(Z, Y, ldy, NULL, A, dZ, n, m, output, want_loss)
+
+
+cdef inline double weighted_output_layer(floating* Z, const floating* Y, Py_ssize_t ldy,
+                                         const floating* w, int n, Py_ssize_t m,
+                                         int output) noexcept nogil:
+    """output_layer in place (dZ = Z, no A) with per-column weights w (m,): returns
+    Σ_j w_j·loss_j and writes dZ[:, j] = w_j·(A − Y)[:, j] (scikit-learn's sample_weight)."""
+    if floating is float:
+        return fnn_output_f(Z, Y, ldy, w, NULL, Z, n, m, output, True)
+    else:
+        return fnn_output_d(Z, Y, ldy, w, NULL, Z, n, m, output, True)
 
 
 cdef inline double cross_entropy(const floating* AL, const floating* Y,

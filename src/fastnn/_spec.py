@@ -27,6 +27,10 @@ __all__ = ["TrainSpec", "TrainState", "TrainResult", "DIVERGENCE_FACTOR"]
 DIVERGENCE_FACTOR = 1e6
 
 
+#: what validation data can measure (TrainSpec.validation_metric); the index is the engine's id
+VALIDATION_METRICS = ("cost", "accuracy", "r2")
+
+
 @dataclass(frozen=True)
 class TrainSpec:
     """One training run. Epoch e of the run is epoch ``E = state.epoch + e`` of the model: the
@@ -52,6 +56,15 @@ class TrainSpec:
     validation data, ``stop_on_plateau`` applies scikit-learn's rule to the training cost of
     every epoch (which cost_every = 1 computes): more than ``n_iter_no_change`` epochs in a row
     whose cost is not below the best so far minus ``tol`` stop the run, keeping its last state.
+    With validation data and ``stop_on_plateau`` (mini-batches only; scikit-learn's
+    early_stopping), that rule watches −(the validation score, ``validation_metric``) after
+    every epoch instead, the scores go into TrainResult.validation_costs, and the run ends
+    with the θ of the best score (or the starting θ, if none beat ``state.best_loss``), with
+    the last epoch's optimizer state and counters.
+
+    Sample weights (scikit-learn's ``sample_weight``) weight each example's loss and
+    gradient; a batch's loss and gradient are then normalised by its Σ w instead of its size,
+    and its epoch cost is Σ over batches of cnt·(Σ w·loss + (λ/2)·Σ‖W‖²) / (Σ w) / m.
     """
 
     activations: tuple[str, ...]  # one per hidden layer
@@ -87,6 +100,9 @@ class TrainSpec:
     # e's order is epoch e − 1's permuted by the stream's permutation(m); None: epoch E shuffles
     # with RandomState(seed + 1 + E) (the course's). TrainResult.shuffle_state continues it.
     shuffle_state: tuple | None = field(default=None, compare=False, repr=False)
+    # what validation data measures: "cost" (the mean loss, no L2), "accuracy" or "r2" (the
+    # scores scikit-learn's early_stopping watches, through stop_on_plateau)
+    validation_metric: str = "cost"
     gram: bool = False  # full-batch gd without L2 or validation: layer 1 through XᵀX
     divergence_factor: float = DIVERGENCE_FACTOR
 

@@ -14,7 +14,13 @@ import numpy as np
 
 from fastnn._dispatch import kernels
 from fastnn._registry import DECAYS, OPTIMIZERS, get_output, lookup
-from fastnn._spec import DIVERGENCE_FACTOR, TrainResult, TrainSpec, TrainState
+from fastnn._spec import (
+    DIVERGENCE_FACTOR,
+    VALIDATION_METRICS,
+    TrainResult,
+    TrainSpec,
+    TrainState,
+)
 from fastnn._validation import (
     as_matrix,
     as_targets,
@@ -93,6 +99,7 @@ def make_spec(
     shuffle=True,
     loss_scale=1.0,
     shuffle_state=None,
+    validation_metric="cost",
     divergence_factor=DIVERGENCE_FACTOR,
     path="auto",
 ) -> TrainSpec:
@@ -144,11 +151,20 @@ def make_spec(
             "adaptive divides the learning rate where stop_on_plateau would stop: it needs "
             "stop_on_plateau=True and no decay"
         )
-    if stop_on_plateau and (validating or cost_every != 1):
+    if validation_metric not in VALIDATION_METRICS:
+        valid = ", ".join(repr(x) for x in VALIDATION_METRICS)
+        raise ValueError(f"validation_metric must be one of {valid}; got {validation_metric!r}")
+    if validation_metric != "cost" and not (validating and stop_on_plateau):
         raise ValueError(
-            "stop_on_plateau watches the training cost of every epoch, without validation data "
-            f"(which stops on the validation cost): it needs cost_every=1 and no validation; got "
-            f"cost_every={cost_every!r}" + (" and validation" if validating else "")
+            f"validation_metric={validation_metric!r} is scikit-learn's early_stopping score: it "
+            "needs validation data and stop_on_plateau=True"
+        )
+    if stop_on_plateau and (cost_every != 1 or (validating and mini_batch_size is None)):
+        raise ValueError(
+            "stop_on_plateau watches every epoch (the training cost, or with validation data "
+            "the validation score of every mini-batch epoch): it needs cost_every=1"
+            + (" and mini_batch_size" if validating else "")
+            + f"; got cost_every={cost_every!r}"
         )
     if validating and mini_batch_size is None and cost_every == 0:
         raise ValueError(
@@ -192,6 +208,7 @@ def make_spec(
         adaptive=bool(adaptive),
         loss_scale=loss_scale,
         shuffle_state=shuffle_state,
+        validation_metric=validation_metric,
         gram=gram,
         divergence_factor=float(divergence_factor),
     )
@@ -204,9 +221,10 @@ def _columns(X: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(X[:, idx])
 
 
-def split_validation(X, Y, validation_fraction, seed: int):
+def split_validation(X, Y, validation_fraction, seed: int, w=None):
     """The seeded split: ⌈fraction·m⌉ examples drawn by RandomState(seed).permutation(m) hold
-    out for validation; both parts keep the examples' order. Returns (X, Y, X_val, Y_val)."""
+    out for validation; both parts keep the examples' order. Returns (X, Y, X_val, Y_val,
+    w_val, w): the sample weights w (or None) split the same way."""
     fraction = _check_real(
         validation_fraction, "validation_fraction", low=0, high=1, low_open=True, high_open=True
     )
@@ -219,14 +237,17 @@ def split_validation(X, Y, validation_fraction, seed: int):
         )
     perm = np.random.RandomState(seed).permutation(m)
     val, train = np.sort(perm[:n_val]), np.sort(perm[n_val:])
-    return _columns(X, train), _columns(Y, train), _columns(X, val), _columns(Y, val)
+    parts = _columns(X, train), _columns(Y, train), _columns(X, val), _columns(Y, val)
+    return (*parts, None, None) if w is None else (*parts, w[val], w[train])
 
 
-def run(spec: TrainSpec, X, Y, state: TrainState, report=None, validation=None) -> TrainResult:
+def run(
+    spec: TrainSpec, X, Y, state: TrainState, report=None, validation=None, sample_weight=None
+) -> TrainResult:
     """One run through the engine (cross-checked when cross-check mode is on), in place on
     ``state``. The caller commits the state and then raises ``divergence_error`` or the
     pending exception, in that order."""
-    return kernels.train(spec, X, Y, state, report, validation)
+    return kernels.train(spec, X, Y, state, report, validation, sample_weight)
 
 
 def divergence_error(spec: TrainSpec, result: TrainResult, state: TrainState) -> FloatingPointError:

@@ -194,6 +194,17 @@ def as_targets(Y, m: int, dtype: np.dtype, output: str, n_out: int, name: str = 
     return arr
 
 
+def as_sample_weight(w, m: int, dtype: np.dtype, name: str = "sample_weight") -> np.ndarray:
+    """Per-example weights: (m,) finite, >= 0, not all 0, contiguous, of ``dtype``."""
+    arr = _to_array(w, name)
+    if arr.shape != (m,):
+        raise ValueError(f"{name} must have shape ({m},), one weight per example; got {arr.shape}")
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0) or not np.any(arr > 0):
+        raise ValueError(f"{name} must hold finite weights >= 0, not all zero")
+    return arr
+
+
 def check_learning_rate(learning_rate) -> float:
     try:
         lr = float(learning_rate)

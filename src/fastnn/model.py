@@ -37,6 +37,7 @@ from fastnn._registry import (
 from fastnn._spec import DIVERGENCE_FACTOR, TrainState
 from fastnn._validation import (
     as_matrix,
+    as_sample_weight,
     as_targets,
     check_count,
     check_dtype,
@@ -69,6 +70,7 @@ _OPTIONS = (
     "adaptive",
     "shuffle",
     "loss_scale",
+    "validation_metric",
     "divergence_factor",
 )
 
@@ -95,6 +97,7 @@ class _FitRequest(NamedTuple):
     validation_fraction: object = None
     partial: bool = False
     shuffle_rng: np.random.RandomState | None = None
+    sample_weight: object = None
 
 
 def _check_choice(value, name: str, choices) -> str:
@@ -335,6 +338,8 @@ class Model:
         shuffle: bool = True,
         shuffle_rng: np.random.RandomState | None = None,
         loss_scale: float = 1.0,
+        sample_weight=None,
+        validation_metric: str = "cost",
         divergence_factor: float = DIVERGENCE_FACTOR,
     ) -> Model:
         """Train from the current parameters, entirely in compiled code (the GIL released).
@@ -395,6 +400,16 @@ class Model:
         continues that best cost and count); ``adaptive=True`` divides the learning rate by 5
         where that rule would stop, restarting the count, and stops only once the rate is at
         most 1e-6 (scikit-learn's "adaptive" schedule; ``learning_rate_`` has the last rate).
+        With validation data, mini-batches and ``stop_on_plateau=True``, that rule watches the
+        validation score instead (scikit-learn's early_stopping): ``validation_metric``
+        "accuracy" (classifiers) or "r2" (averaged over the outputs), recorded after every
+        epoch in ``validation_costs_``; the model ends with the parameters of the best score
+        (the optimizer state and counters of the last epoch).
+
+        **Sample weights.** ``sample_weight`` (m,), finite and >= 0: each example's loss and
+        gradient count w times, and each batch is normalised by its Σ w instead of its size
+        (scikit-learn's MLP); ``validation=(X_val, Y_val, w_val)`` weights the validation
+        score or cost, and ``validation_fraction`` splits the weights with the examples.
 
         **Errors.** Ctrl-C stops within a fraction of a second and re-raises KeyboardInterrupt,
         keeping the state of the last completed iteration (mini-batches: epoch). Divergence: a
@@ -425,7 +440,7 @@ class Model:
             _FitRequest(
                 X, Y, learning_rate, num_epochs, print_cost, cost_every, callback, path,
                 warm_start, _options(locals()), validation, validation_fraction,
-                shuffle_rng=shuffle_rng,
+                shuffle_rng=shuffle_rng, sample_weight=sample_weight,
             )
         )  # fmt: skip
         return self
@@ -510,20 +525,27 @@ class Model:
             scale = np.where(std > 0, std, 1).astype(self.dtype)
         X = self._standardized(X, mean, scale)
         Y = self._labels(r.Y, X.shape[1])
+        w = r.sample_weight
+        if w is not None:
+            w = as_sample_weight(w, X.shape[1], self.dtype)
         val = None
         if r.validation is not None:
-            if not isinstance(r.validation, (tuple, list)) or len(r.validation) != 2:
+            if not isinstance(r.validation, (tuple, list)) or len(r.validation) not in (2, 3):
                 what = type(r.validation).__name__
                 if isinstance(r.validation, (tuple, list)):
                     what = f"a {what} of {len(r.validation)}"
-                raise TypeError(f"validation must be a pair (X_val, Y_val); got {what}")
-            X_val, Y_val = r.validation
+                raise TypeError(
+                    f"validation must be (X_val, Y_val) or (X_val, Y_val, w_val); got {what}"
+                )
+            X_val, Y_val, *w_val = r.validation
             X_val = as_matrix(X_val, "X_val", self.dtype, shape=(self.layer_dims[0], None))
             X_val = self._standardized(X_val, mean, scale)
             val = (X_val, self._labels(Y_val, X_val.shape[1], "Y_val"))
+            if w_val and w_val[0] is not None:
+                val += (as_sample_weight(w_val[0], X_val.shape[1], self.dtype, "w_val"),)
         elif r.validation_fraction is not None:
-            X, Y, X_val, Y_val = _training.split_validation(X, Y, r.validation_fraction, state.seed)
-            val = (X_val, Y_val)
+            X, Y, *val, w = _training.split_validation(X, Y, r.validation_fraction, state.seed, w)
+            val = tuple(v for v in val if v is not None)
         spec = _training.make_spec(
             layer_dims=self.layer_dims,
             m=X.shape[1],
@@ -548,7 +570,7 @@ class Model:
             if r.callback is not None:
                 r.callback(i, cost)
 
-        result = _training.run(spec, X, Y, state, report, val)
+        result = _training.run(spec, X, Y, state, report, val, w)
         diverged = result.diverged_at >= 0
         if result.pending is not None and not diverged:
             if not isinstance(result.pending, KeyboardInterrupt):

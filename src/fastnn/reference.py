@@ -94,10 +94,12 @@ def _rate(spec, epoch: int) -> float:
     return value
 
 
-def _loss_and_gradient(spec, Ws, bs, X, Y, grad_W, grad_b):
+def _loss_and_gradient(spec, Ws, bs, X, Y, grad_W, grad_b, w=None):
     """One forward and backward pass over the columns of X: returns Σ loss and writes
-    dW[l] = (1/m) dZ·A_prevᵀ and db[l] = (1/m) Σ_cols dZ into grad_W / grad_b."""
-    L, m = len(Ws), X.shape[1]
+    dW[l] = (1/m) dZ·A_prevᵀ and db[l] = (1/m) Σ_cols dZ into grad_W / grad_b. With sample
+    weights w (m,): Σ_j w_j·loss_j, dZ[:, j] scaled by w_j, and Σ w in place of m."""
+    L = len(Ws)
+    m = X.shape[1] if w is None else float(np.sum(w, dtype=np.float64))
     As, Zs = [X], []
     for l in range(L - 1):
         A, Z = dense_forward(As[-1], Ws[l], bs[l], spec.activations[l], spec.slope)
@@ -105,8 +107,13 @@ def _loss_and_gradient(spec, Ws, bs, X, Y, grad_W, grad_b):
         Zs.append(Z)
     ZL = np.dot(Ws[-1], As[-1]) + bs[-1]
     out = OUTPUTS[spec.output]
-    loss = spec.loss_scale * float(np.sum(out.loss(ZL, Y)))
-    dZ = out.gradient(ZL, Y)
+    if w is None:
+        loss = spec.loss_scale * float(np.sum(out.loss(ZL, Y)))
+        dZ = out.gradient(ZL, Y)
+    else:
+        per_sample = np.sum(out.loss(ZL, Y), axis=0, dtype=np.float64)
+        loss = spec.loss_scale * float(np.dot(w.astype(np.float64), per_sample))
+        dZ = out.gradient(ZL, Y) * w
     for l in reversed(range(L)):
         grad_W[l][...] = 1.0 / m * np.dot(dZ, As[l].T)
         grad_b[l][...] = 1.0 / m * np.sum(dZ, axis=1, keepdims=True)
@@ -121,19 +128,38 @@ def _l2_term(lambd, state) -> float:
     return lambd / 2 * float(np.sum(state.theta[: state.n_w].astype(np.float64) ** 2))
 
 
-def _validation_cost(spec, Ws, bs, X_val, Y_val) -> float:
+def _validation_value(spec, Ws, bs, X_val, Y_val, w=None) -> float:
+    """spec.validation_metric on the validation data, weighted by w: the mean loss (no L2),
+    the accuracy (the largest logit's class for a softmax, sigmoid > 0.5 per unit else; all of
+    a sample's units right), or R² averaged over the outputs (scikit-learn's r2_score)."""
     ZL, _ = forward(X_val, Ws, bs, spec.activations, "linear", spec.slope)
-    return float(np.sum(OUTPUTS[spec.output].loss(ZL, Y_val)) / X_val.shape[1])
+    w = np.ones(X_val.shape[1]) if w is None else w.astype(np.float64)
+    if spec.validation_metric == "cost":
+        per_sample = np.sum(OUTPUTS[spec.output].loss(ZL, Y_val), axis=0, dtype=np.float64)
+        return float(np.dot(w, per_sample) / w.sum())
+    if spec.validation_metric == "accuracy":
+        if spec.output == "softmax":
+            hits = ZL.argmax(axis=0) == Y_val.argmax(axis=0)
+        else:
+            hits = np.all((OUTPUTS["sigmoid"].link(ZL) > 0.5) == (Y_val > 0.5), axis=0)
+        return float(np.dot(w, hits) / w.sum())
+    Yd = Y_val.astype(np.float64)
+    ss_res = (w * (Yd - ZL) ** 2).sum(axis=1)
+    ss_tot = (w * (Yd - np.average(Yd, axis=1, weights=w)[:, None]) ** 2).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(ss_tot != 0, 1 - ss_res / ss_tot, np.where(ss_res == 0, 1.0, 0.0))
+    return float(np.mean(r2))
 
 
-def train(spec, X, Y, state, callback=None, validation=None):
+def train(spec, X, Y, state, callback=None, validation=None, sample_weight=None):
     """The training engine's twin, in place on ``state`` (a fastnn._spec.TrainState): the same
     epochs, batches, permutations, updates, costs, divergence rule, decay, early stopping,
     restores and result as ``fastnn._engine.train`` (see fastnn._spec.TrainSpec), written with
     the course's numpy formulas. Each step: forward, loss, backward to dW = (1/m)·dZ·A_prevᵀ
     and db = (1/m)·Σ dZ, dW += (λ/m)·W, then the optimizer's update
     (fastnn._registry.OPTIMIZERS). ``spec.gram`` is ignored: this is the direct path, the
-    oracle the Gram path must agree with.
+    oracle the Gram path must agree with. ``validation``: (X_val, Y_val) or (X_val, Y_val,
+    their weights); ``sample_weight``: (m,) or None.
     """
     m = X.shape[1]
     Ws, bs = state.W, state.b
@@ -155,6 +181,10 @@ def train(spec, X, Y, state, callback=None, validation=None):
         for live, value in zip(state.opt_state, opt_state, strict=True):
             live[...] = value
 
+    w_all = sample_weight
+    norm_all = m if w_all is None else float(np.sum(w_all, dtype=np.float64))
+    watch_score = spec.stop_on_plateau and validation is not None
+
     def update(m):
         """The optimizer's step from grad, with L2's (λ/m)·W added to the weights' part."""
         if lambd:
@@ -162,12 +192,16 @@ def train(spec, X, Y, state, callback=None, validation=None):
         state.t += 1
         opt.step(state.theta, grad, state.opt_state, lr, state.t, hp)
 
-    def step(Xb, Yb, want_cost):
-        """One batch: Σ loss (+ (λ/2)ΣW² when want_cost) at the current θ, then the update."""
-        total = _loss_and_gradient(spec, Ws, bs, Xb, Yb, grad_W, grad_b)
-        if want_cost and lambd:
+    def step(Xb, Yb, want_cost, wb=None):
+        """One batch: Σ loss (+ (λ/2)ΣW² when want_cost) at the current θ, then the update;
+        with sample weights, cnt·(Σ w·loss + (λ/2)ΣW²)/Σw."""
+        total = _loss_and_gradient(spec, Ws, bs, Xb, Yb, grad_W, grad_b, wb)
+        norm = Xb.shape[1] if wb is None else float(np.sum(wb, dtype=np.float64))
+        if (want_cost or wb is not None) and lambd:
             total += _l2_term(lambd, state)
-        update(Xb.shape[1])
+        if wb is not None:
+            total = total / norm * Xb.shape[1]
+        update(norm)
         return total
 
     def passes(cost, epoch, record):
@@ -185,7 +219,7 @@ def train(spec, X, Y, state, callback=None, validation=None):
 
     def validate():
         """Record the validation cost; keep the best state; True when training stops."""
-        vcost = _validation_cost(spec, Ws, bs, *validation)
+        vcost = _validation_value(spec, Ws, bs, *validation)
         result.validation_costs.append(vcost)
         if vcost > result.best_cost - spec.tol:
             validate.no_improvement += 1
@@ -198,10 +232,13 @@ def train(spec, X, Y, state, callback=None, validation=None):
         return result.stopped_early
 
     def plateau(cost):
-        """scikit-learn's rule on the training cost: True after more than n_iter_no_change
-        epochs in a row not below the best minus tol."""
+        """scikit-learn's rule on the training cost (or −the validation score): True after
+        more than n_iter_no_change epochs in a row not below the best minus tol. A new best
+        validation score keeps θ."""
         nonlocal lr
         plateau.no_improvement = plateau.no_improvement + 1 if cost > plateau.best - spec.tol else 0
+        if cost < plateau.best and watch_score:
+            plateau.best_theta = state.theta.copy()
         plateau.best = min(plateau.best, cost)
         if plateau.no_improvement > spec.n_iter_no_change:
             if spec.adaptive and lr > 1e-6:  # scikit-learn's "adaptive": a fifth of the rate
@@ -212,6 +249,7 @@ def train(spec, X, Y, state, callback=None, validation=None):
         return result.stopped_early
 
     plateau.no_improvement, plateau.best = state.no_improvement, state.best_loss
+    plateau.best_theta = state.theta.copy()
     validate.no_improvement, validate.best = 0, None
     snap, epoch_start = keep(), None
     stream, order = None, np.arange(m)
@@ -228,18 +266,18 @@ def train(spec, X, Y, state, callback=None, validation=None):
                 lr = _rate(spec, E - 1)  # epoch E > 0 runs at the rate after epoch E − 1
             if not spec.mini_batch_size:
                 # the full-batch cost is that of the parameters before the step
-                total = _loss_and_gradient(spec, Ws, bs, X, Y, grad_W, grad_b)
+                total = _loss_and_gradient(spec, Ws, bs, X, Y, grad_W, grad_b, w_all)
                 if want_cost:
                     if lambd:
                         total += _l2_term(lambd, state)
-                    if not passes(total / m, E, record):
+                    if not passes(total / norm_all, E, record):
                         break
                     snap = keep()
-                    stop = spec.stop_on_plateau and plateau(total / m)
+                    stop = spec.stop_on_plateau and plateau(total / norm_all)
                 if validation is not None and record:
                     stop = validate()
                 if not stop:
-                    update(m)
+                    update(norm_all)
                     state.epoch = E + 1
             else:
                 epoch_start = keep()
@@ -253,15 +291,20 @@ def train(spec, X, Y, state, callback=None, validation=None):
                 total = 0.0
                 for start in range(0, m, spec.mini_batch_size):
                     idx = perm[start : start + spec.mini_batch_size]
-                    total += step(X[:, idx], Y[:, idx], want_cost)
+                    wb = None if w_all is None else w_all[idx]
+                    total += step(X[:, idx], Y[:, idx], want_cost, wb)
                 epoch_start = None
                 state.epoch = E + 1
                 if want_cost:
                     if not passes(total / m, E, record):
                         break
                     snap = keep()
-                    stop = spec.stop_on_plateau and plateau(total / m)
-                if validation is not None:
+                    stop = spec.stop_on_plateau and not watch_score and plateau(total / m)
+                if watch_score:  # scikit-learn's early_stopping
+                    score = _validation_value(spec, Ws, bs, *validation)
+                    result.validation_costs.append(score)
+                    stop = plateau(-score)
+                elif validation is not None:
                     stop = validate()
             if record and callback is not None:
                 callback(E, result.final_cost)
@@ -275,6 +318,8 @@ def train(spec, X, Y, state, callback=None, validation=None):
         restore(epoch_start)  # an epoch half done matches no run
     elif result.pending is None and validate.best is not None:
         restore(validate.best)
+    if watch_score and result.diverged_at < 0:
+        state.theta[...] = plateau.best_theta  # θ only, after Ctrl-C too
     state.cost0 = result.first_cost
     if spec.stop_on_plateau:
         state.best_loss, state.no_improvement = plateau.best, plateau.no_improvement
@@ -283,6 +328,19 @@ def train(spec, X, Y, state, callback=None, validation=None):
         result.shuffle_state = stream.get_state()
     result.final_learning_rate = lr
     return result
+
+
+def cost_gradient(spec, X, Y, state, sample_weight=None):
+    """The engine's cost_gradient twin: the full-batch cost (loss_scale·Σ loss +
+    (λ/2)·Σ‖W‖²)/n and its gradient laid out like θ, n = m or Σ sample_weight."""
+    grad = np.zeros_like(state.theta)
+    grad_W, grad_b = _views(grad, state)
+    total = _loss_and_gradient(spec, state.W, state.b, X, Y, grad_W, grad_b, sample_weight)
+    n = X.shape[1] if sample_weight is None else float(np.sum(sample_weight, dtype=np.float64))
+    if spec.lambd:
+        grad[: state.n_w] += spec.lambd / n * state.theta[: state.n_w]
+        total += _l2_term(spec.lambd, state)
+    return total / n, grad
 
 
 def _views(flat, state):

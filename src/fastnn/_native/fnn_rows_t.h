@@ -189,14 +189,16 @@ FNN_CLONES FNN_STATIC double FNN_NAME(fnn_out_loss)(const FNN_T *Z, const FNN_T 
    and finite for any finite z. Vectorised along m, FNN_SOFTMAX_BLOCK columns at a time (the
    column maxima and sums live on the stack). Y (C×m, leading dimension ldy) may be NULL
    (inference: A only). Writes A = softmax(Z) unless A is NULL, and dZ = A − Y unless dZ is NULL;
-   dZ may be Z itself (in place). Returns Σ loss (in double) when want_loss, else 0. A NaN in a
-   column gives NaN there (and in the loss); +inf gives NaN too (inf − inf). */
+   dZ may be Z itself (in place). Returns Σ loss (in double) when want_loss, else 0. With
+   per-column weights w (NULL: all 1), column j's loss counts w_j times and its dZ is
+   w_j·(A − Y). A NaN in a column gives NaN there (and in the loss); +inf gives NaN too
+   (inf − inf). */
 #ifndef FNN_SOFTMAX_BLOCK
 #define FNN_SOFTMAX_BLOCK 256
 #endif
 FNN_CLONES FNN_STATIC double FNN_NAME(fnn_softmax)(const FNN_T *Z, const FNN_T *Y, ptrdiff_t ldy,
-                                               FNN_T *A, FNN_T *dZ, int C, ptrdiff_t m,
-                                               int want_loss) {
+                                               const FNN_T *w, FNN_T *A, FNN_T *dZ, int C,
+                                               ptrdiff_t m, int want_loss) {
     FNN_T mx[FNN_SOFTMAX_BLOCK], sum[FNN_SOFTMAX_BLOCK];
     double yz[FNN_SOFTMAX_BLOCK], ysum[FNN_SOFTMAX_BLOCK];
     double total = 0;
@@ -227,7 +229,10 @@ FNN_CLONES FNN_STATIC double FNN_NAME(fnn_softmax)(const FNN_T *Z, const FNN_T *
                 for (j = 0; j < B; j++) { ec[j] = FNN_EXP(zc[j] - mx[j]); sum[j] += ec[j]; }
             }
         }
-        if (want_loss) {
+        if (want_loss && w != NULL) {
+            for (j = 0; j < B; j++)
+                total += (double)w[j0 + j] * (ysum[j] * fnn_log((double)sum[j]) - yz[j]);
+        } else if (want_loss) {
             for (j = 0; j < B; j++) total += ysum[j] * fnn_log((double)sum[j]) - yz[j];
         }
         for (c = 0; c < C; c++) {
@@ -242,7 +247,33 @@ FNN_CLONES FNN_STATIC double FNN_NAME(fnn_softmax)(const FNN_T *Z, const FNN_T *
                 } else {
                     for (j = 0; j < B; j++) { FNN_T a = ec[j] / sum[j]; ec[j] = a; dc[j] = a - yc[j]; }
                 }
+                if (w != NULL) for (j = 0; j < B; j++) dc[j] *= w[j0 + j];
             }
+        }
+    }
+    return total;
+}
+
+/* An elementwise output's loss and dZ in place of Z (count elements, one row), each element j
+   weighted by w[j]: returns Σ w_j·loss_j, writes w_j·dZ_j; the formulas of fnn_out_loss. */
+FNN_CLONES FNN_STATIC double FNN_NAME(fnn_out_loss_weighted)(FNN_T *Z, const FNN_T *Y,
+                                                         const FNN_T *w, ptrdiff_t count,
+                                                         int output) {
+    ptrdiff_t j;
+    double total = 0;
+    if (output == FNN_OUT_SIGMOID) {
+        for (j = 0; j < count; j++) {
+            FNN_T z = Z[j], y = Y[j];
+            FNN_T e = FNN_EXP(z >= 0 ? -z : z);
+            FNN_T a = z >= 0 ? 1 / (1 + e) : e / (1 + e);
+            total += (double)w[j] * ((double)(z > 0 ? z : 0) - (double)y * z + fnn_log1p(e));
+            Z[j] = (a - y) * w[j];
+        }
+    } else {
+        for (j = 0; j < count; j++) {
+            FNN_T z = Z[j], d = (output == FNN_OUT_RELU && z <= 0 ? 0 : z) - Y[j];
+            total += (double)w[j] * (0.5 * d * d);
+            Z[j] = output == FNN_OUT_RELU && z <= 0 ? 0 : d * w[j]; /* NaN stays */
         }
     }
     return total;
@@ -252,13 +283,22 @@ FNN_CLONES FNN_STATIC double FNN_NAME(fnn_softmax)(const FNN_T *Z, const FNN_T *
    dimension ldy), whatever the output: A and dZ as fnn_out_loss / fnn_softmax write them (A may
    be NULL; dZ may be Z); returns Σ loss when want_loss, else 0 (and then, for an elementwise
    output without A, takes fnn_out_delta's path, with no log1p). Without A and the loss, dZ
-   must be Z. Y may be NULL only for a softmax without dZ (inference). */
+   must be Z. Y may be NULL only for a softmax without dZ (inference). With per-column weights
+   w (m; NULL: none), column j's loss counts w_j times and its dZ is w_j·(A − Y); then A must
+   be NULL and dZ Z, and the loss is always computed. */
 FNN_CLONES FNN_STATIC double FNN_NAME(fnn_output)(FNN_T *Z, const FNN_T *Y, ptrdiff_t ldy,
-                                              FNN_T *A, FNN_T *dZ, int n, ptrdiff_t m,
-                                              int output, int want_loss) {
+                                              const FNN_T *w, FNN_T *A, FNN_T *dZ, int n,
+                                              ptrdiff_t m, int output, int want_loss) {
     double total = 0;
     int i;
-    if (output == FNN_OUT_SOFTMAX) return FNN_NAME(fnn_softmax)(Z, Y, ldy, A, dZ, n, m, want_loss);
+    if (output == FNN_OUT_SOFTMAX)
+        return FNN_NAME(fnn_softmax)(Z, Y, ldy, w, A, dZ, n, m, want_loss || w != NULL);
+    if (w != NULL) {
+        for (i = 0; i < n; i++)
+            total += FNN_NAME(fnn_out_loss_weighted)(Z + (ptrdiff_t)i * m, Y + (ptrdiff_t)i * ldy,
+                                                     w, m, output);
+        return total;
+    }
     if (ldy == m) { /* one contiguous block */
         ldy = (ptrdiff_t)n * m;
         m = ldy;
