@@ -284,7 +284,7 @@ BAD_INPUTS = {
     "sk-X-no-samples": C(lambda: sk_fit(X=X5.T[:0], y=Y5.ravel()[:0]), ValueError, r"Found array with 0 sample\(s\)"),
     "sk-y-length": C(lambda: sk_fit(y=Y5.ravel()[:3]), ValueError, "inconsistent numbers of samples: \\[5, 3\\]"),
     "sk-y-nan": C(lambda: sk_fit(name="MLPRegressor", y=Y5.ravel() * np.nan), ValueError, "Input y contains NaN"),
-    "sk-solver": C(lambda: sk("MLPClassifier")(solver="lbfgs").fit(X5.T, Y5.ravel()), ValueError, r"solver must be one of 'adam', 'sgd' \(scikit-learn's 'lbfgs' is not in fastnn yet\); got 'lbfgs'"),
+    "sk-solver": C(lambda: sk("MLPClassifier")(solver="newton").fit(X5.T, Y5.ravel()), ValueError, r"solver must be one of 'adam', 'sgd', 'lbfgs'; got 'newton'"),
     "sk-one-class": C(lambda: sk_fit(y=np.zeros(5)), ValueError, r"needs samples of 2 classes; got 1 class"),
     "sk-batch-size": C(lambda: sk("MLPRegressor")(batch_size=0).fit(X5.T, Y5.ravel()), ValueError, r"batch_size must be >= 1; got 0"),
     "sk-predict-features": C(lambda: sk_fit().predict(X5.T[:, :2]), ValueError, "X has 2 features, but MLPClassifier is expecting 3 features"),

@@ -26,10 +26,12 @@ import warnings
 import numpy as np
 
 try:
-    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
     from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import LabelBinarizer
     from sklearn.utils import check_random_state
+    from sklearn.utils.metaestimators import available_if
     from sklearn.utils.multiclass import check_classification_targets, type_of_target
     from sklearn.utils.validation import check_is_fitted, column_or_1d
 except ImportError as err:  # pragma: no cover - exercised only without scikit-learn
@@ -43,13 +45,16 @@ except ImportError:  # pragma: no cover - scikit-learn 1.3 to 1.5
         return estimator._validate_data(X, y, reset=reset, **kwargs)
 
 
+import scipy.optimize
 from scipy.special import expit, log_expit, log_softmax, softmax
 
 from fastnn._dispatch import kernels
 from fastnn._registry import ACTIVATIONS as _ACTIVATIONS
 from fastnn._registry import INITS as _INITS
 from fastnn._registry import OUTPUTS, check_slope
-from fastnn._validation import as_matrix, check_dtype, check_layer_dims
+from fastnn._spec import theta_layout
+from fastnn._training import make_spec
+from fastnn._validation import as_matrix, as_sample_weight, check_dtype, check_layer_dims
 from fastnn.model import Model
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
@@ -59,7 +64,7 @@ ACTIVATIONS = {a.sklearn_name: a.name for a in _ACTIVATIONS.values()}
 #: fastnn's initialisations, plus "auto" (scikit-learn's Glorot uniform, biases included).
 INITS = ("auto", *_INITS)
 #: the solvers fastnn has of scikit-learn's MLP
-SOLVERS = ("adam", "sgd")
+SOLVERS = ("adam", "sgd", "lbfgs")
 #: scikit-learn's learning-rate schedules (the "sgd" solver's)
 SCHEDULES = ("constant", "invscaling", "adaptive")
 
@@ -78,6 +83,19 @@ def _check_number(
     return value
 
 
+def _sklearn_packing(layer_dims) -> np.ndarray:
+    """The index in θ of each entry of scikit-learn's packed parameter vector (every
+    coefs_[i] (fan_in, fan_out) flattened in C order, then every intercepts_[i]): θ holds
+    W_l = coefs_[l-1].T, (fan_out, fan_in) in C order, then the biases in the same order."""
+    W_at, b_at = theta_layout(layer_dims)
+    parts = []
+    for l, (start, _) in enumerate(W_at):
+        fan_in, fan_out = layer_dims[l], layer_dims[l + 1]
+        parts.append(start + (np.arange(fan_out)[None, :] * fan_in + np.arange(fan_in)[:, None]))
+    parts += [np.arange(a, z) for a, z in b_at]
+    return np.concatenate([q.ravel() for q in parts])
+
+
 def _check_int(value, name: str, *, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer; got {value!r}")
@@ -94,9 +112,11 @@ _PARAMETERS_DOC = """Parameters
     activation : {"relu", "leaky_relu", "tanh", "logistic", "identity"}, default="relu"
         Activation of every hidden layer, by scikit-learn's names (fastnn's "sigmoid" is
         "logistic", its "linear" is "identity"; "leaky_relu" is fastnn's).
-    solver : {"adam", "sgd"}, default="adam"
-        Mini-batch Adam, or stochastic gradient descent with momentum (scikit-learn's
-        SGDOptimizer). scikit-learn's "lbfgs" is not in fastnn yet.
+    solver : {"adam", "sgd", "lbfgs"}, default="adam"
+        Mini-batch Adam, stochastic gradient descent with momentum (scikit-learn's
+        SGDOptimizer), or full-batch L-BFGS (scipy's L-BFGS-B, for up to ``max_iter``
+        iterations and ``max_fun`` loss evaluations, stopping where the largest gradient entry
+        is below ``tol``).
     alpha : float, default=0.0001
         L2 penalty: each batch's loss gets (α/2n)·Σ‖W‖² (n the batch's size) and its weight
         gradients (α/n)·W; biases are not penalised.
@@ -136,12 +156,22 @@ _PARAMETERS_DOC = """Parameters
         The "sgd" solver's momentum μ: v ← μ·v − α·g.
     nesterovs_momentum : bool, default=True
         With "sgd", step by μ·v − α·g (Nesterov's) instead of v.
+    early_stopping : bool, default=False
+        With "adam" and "sgd": hold out ``validation_fraction`` of the training data
+        (scikit-learn's train_test_split from ``random_state``, stratified for a single-output
+        classifier), score it after every epoch (accuracy, or R² for the regressor) into
+        ``validation_scores_``, apply the ``tol`` rule to that score instead of the loss, and
+        end with the weights of the best score (``best_validation_score_``).
+    validation_fraction : float in [0, 1), default=0.1
+        The share held out by ``early_stopping``.
     beta_1, beta_2 : float in [0, 1), default=0.9, 0.999
         Adam's decay rates of the first and second moments.
     epsilon : float, default=1e-8
         Adam's ε.
     n_iter_no_change : int, default=10
         See ``tol``.
+    max_fun : int, default=15000
+        "lbfgs" only: the most loss and gradient evaluations.
     init : {"auto", "he", "xavier", "course", "small", "zeros"}, default="auto"
         fastnn's own: "auto" is scikit-learn's initialization (Glorot uniform weights and
         biases, ±√(6/(fan_in + fan_out)), factor 2 instead of 6 for "logistic", drawn from
@@ -157,17 +187,45 @@ _PARAMETERS_DOC = """Parameters
 _NOTES_DOC = """Notes
     -----
     Training runs entirely in compiled code (fastnn's engine over BLAS), one epoch after
-    another with no Python per batch. With the "adam" and "sgd" solvers it computes what
-    scikit-learn's MLP computes: the same initial weights from ``random_state``, the same shuffles (one
-    stream from the same generator), batches, L2 penalty, Adam in scikit-learn's form, loss
-    curve and stopping rule, so the loss curve and weights agree with scikit-learn's to
-    rounding (tests/test_sklearn.py compares them). Not there yet: the "lbfgs" solver,
-    ``early_stopping`` and ``sample_weight``. Standardize ``X``
-    (``make_pipeline(StandardScaler(), ...)``).
+    another with no Python per batch. It computes what scikit-learn's MLP computes: the same
+    initial weights from ``random_state``, the same shuffles (one stream from the same
+    generator), batches, L2 penalty, Adam and SGD in scikit-learn's form, learning-rate
+    schedules, loss curve and stopping rule, so the loss curve and weights agree with
+    scikit-learn's to rounding (tests/test_sklearn.py compares them), and so do
+    ``early_stopping``, ``sample_weight`` and the "lbfgs" solver (scipy's L-BFGS-B, with the
+    loss and gradient from the engine). Standardize ``X``
+    (``make_pipeline(StandardScaler(), ...)``), as scikit-learn advises for its MLP.
 
     A non-finite loss raises ``FloatingPointError``; a fit that raises leaves the estimator as
     it was. Ctrl-C stops training within a fraction of a second with a warning and keeps the
     weights of the last completed epoch, as scikit-learn's MLP does.
+"""
+
+
+_WEIGHTS_DOC = """n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features, when ``X`` has string column names (e.g. a DataFrame).
+    coefs_ : list of ndarray
+        ``coefs_[i]`` has shape (units of layer i, units of layer i + 1), scikit-learn's
+        orientation: fastnn's ``W{i+1}`` transposed.
+    intercepts_ : list of ndarray
+        ``intercepts_[i]`` has shape (units of layer i + 1,): fastnn's ``b{i+1}`` flattened.
+"""
+_TRAINING_DOC = """loss_ : float
+        ``loss_curve_[-1]``; with "lbfgs", the loss at the solution (there is no loss curve).
+    best_loss_ : float or None
+        The lowest ``loss_curve_`` entry the ``tol`` rule saw; None with ``early_stopping``.
+    validation_scores_ : list of float or None
+        With ``early_stopping``, the score of every epoch on the held-out data; else None.
+    best_validation_score_ : float or None
+        The best of them, whose weights the estimator holds; None without early stopping.
+    t_ : int
+        Training samples seen by the stochastic solvers (0 for a first "lbfgs" fit).
+    n_iter_ : int
+        Epochs of the last fit (a warm start's own, as in scikit-learn).
+    n_layers_ : int
+        Number of layers, input and output included.
 """
 
 
@@ -194,10 +252,13 @@ class _BaseMLP(BaseEstimator):
         warm_start=False,
         momentum=0.9,
         nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
         n_iter_no_change=10,
+        max_fun=15000,
         init="auto",
         leaky_slope=0.01,
         dtype=np.float64,
@@ -218,10 +279,13 @@ class _BaseMLP(BaseEstimator):
         self.warm_start = warm_start
         self.momentum = momentum
         self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
         self.init = init
         self.leaky_slope = leaky_slope
         self.dtype = dtype
@@ -301,10 +365,9 @@ class _BaseMLP(BaseEstimator):
     def _check_params(self) -> dict:
         if self.solver not in SOLVERS:
             raise ValueError(
-                f"solver must be one of {', '.join(repr(s) for s in SOLVERS)} (scikit-learn's "
-                f"'lbfgs' is not in fastnn yet); got {self.solver!r}"
+                f"solver must be one of {', '.join(repr(s) for s in SOLVERS)}; got {self.solver!r}"
             )
-        for flag in ("shuffle", "nesterovs_momentum"):
+        for flag in ("shuffle", "nesterovs_momentum", "early_stopping"):
             if not isinstance(getattr(self, flag), (bool, np.bool_)):
                 raise TypeError(f"{flag} must be True or False; got {getattr(self, flag)!r}")
         if self.learning_rate not in SCHEDULES:
@@ -322,6 +385,10 @@ class _BaseMLP(BaseEstimator):
             "alpha": _check_number(self.alpha, "alpha", low=0.0, low_open=False),
             "tol": _check_number(self.tol, "tol", low=0.0, low_open=False),
             "n_iter_no_change": _check_int(self.n_iter_no_change, "n_iter_no_change", low=1),
+            "max_fun": _check_int(self.max_fun, "max_fun", low=1),
+            "validation_fraction": _check_number(
+                self.validation_fraction, "validation_fraction", **beta
+            ),
             "beta1": _check_number(self.beta_1, "beta_1", **beta),
             "beta2": _check_number(self.beta_2, "beta_2", **beta),
             "epsilon": _check_number(self.epsilon, "epsilon", low=0.0),
@@ -333,20 +400,32 @@ class _BaseMLP(BaseEstimator):
 
     # --- training ------------------------------------------------------------------------------
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Train on X (n_samples, n_features) and y (n_samples,) or (n_samples, n_outputs);
         returns self.
 
         Up to ``max_iter`` epochs of mini-batch Adam or SGD (from the fitted weights when
-        ``warm_start``), stopping earlier when the training loss plateaus (see ``tol``). A fit
-        that raises leaves the estimator as it was.
+        ``warm_start``), stopping earlier when the training loss (or with ``early_stopping``
+        the validation score) plateaus (see ``tol``); or L-BFGS with ``solver="lbfgs"``.
+        ``sample_weight`` (n_samples,), finite and >= 0 (or one number for all): each sample's
+        loss and gradient count that many times, and every batch is normalised by its Σ w
+        (scikit-learn's definition since 1.7). A fit that raises leaves the estimator as it was.
         """
         with self._unchanged_on_error():
-            self._fit(X, y)
+            self._fit(X, y, sample_weight=sample_weight)
         return self
 
-    def _fit(self, X, y, incremental=False, classes=None):
+    def _fit(self, X, y, incremental=False, classes=None, sample_weight=None):
         raise NotImplementedError
+
+    def _check_solver(self) -> bool:
+        """partial_fit exists for the stochastic solvers only (scikit-learn's AttributeError)."""
+        if self.solver not in ("adam", "sgd"):
+            raise AttributeError(
+                f"partial_fit is only available for stochastic optimizers. {self.solver} is "
+                "not stochastic."
+            )
+        return True
 
     @contextlib.contextmanager
     def _unchanged_on_error(self):
@@ -365,17 +444,58 @@ class _BaseMLP(BaseEstimator):
         return (bool(self.warm_start) or incremental) and hasattr(self, "coefs_")
 
     def _train(
-        self, X: np.ndarray, Y: np.ndarray, p: dict, output: str, incremental: bool = False
+        self,
+        X: np.ndarray,
+        Y: np.ndarray,
+        p: dict,
+        output: str,
+        incremental: bool = False,
+        sample_weight=None,
     ) -> None:
         """Fit a fastnn.Model with ``output`` on X (n_samples, n_features) and Y (n_outputs,
         n_samples) of dtype ``p["dtype"]`` (``incremental``: one epoch, continuing the
         optimizer of the last fit or partial_fit, as scikit-learn's partial_fit); set the fitted
         attributes only once training succeeded."""
         dims = check_layer_dims([X.shape[1], *p["hidden"], Y.shape[0]])  # before any draw
+        if sample_weight is not None:  # a number weighs every sample alike, as in scikit-learn
+            w = np.asarray(sample_weight)
+            w = np.full(X.shape[0], w) if w.ndim == 0 else w
+            sample_weight = as_sample_weight(w, X.shape[0], p["dtype"])
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
         continuing = self._continuing(incremental)
         # as scikit-learn: a fresh generator from random_state at every fit (None: numpy's
-        # global one), which draws the initial weights and then shuffles every epoch
+        # global one), which draws the initial weights, then the validation split, then
+        # shuffles every epoch
         rng = check_random_state(self.random_state)
+        model = self._initial_model(dims, p, output, rng, continuing, incremental)
+        if self.solver == "lbfgs":
+            self._fit_lbfgs(model, X, Y, p, output, sample_weight)
+            if not continuing:
+                self.t_ = 0
+        else:
+            self._fit_stochastic(
+                model, X, Y, p, output, rng, continuing, incremental, sample_weight
+            )
+        params = model.parameters
+        L = len(dims) - 1
+        self.coefs_ = [params[f"W{l}"].T for l in range(1, L + 1)]
+        self.intercepts_ = [params[f"b{l}"].ravel() for l in range(1, L + 1)]
+        self.n_layers_ = L + 1
+        self.n_outputs_ = Y.shape[0]
+        self.out_activation_ = OUTPUTS[output].sklearn_name
+        self._hidden_activation = p["activation"]
+        self._leaky_slope = p["slope"]
+
+    def _initial_model(self, dims, p, output, rng, continuing, incremental) -> Model:
+        """The network training starts from: the fitted one (warm start, partial_fit),
+        scikit-learn's Glorot initialisation drawn from ``rng``, or fastnn's own ``init``."""
+        common = {
+            "hidden_activation": p["activation"],
+            "output": output,
+            "leaky_slope": p["slope"],
+            "dtype": p["dtype"],
+        }
         if continuing:
             fitted = [self.coefs_[0].shape[0], *(W.shape[1] for W in self.coefs_)]
             if fitted != dims:
@@ -384,34 +504,84 @@ class _BaseMLP(BaseEstimator):
                     f"fitted layers {fitted}, but the data and hidden_layer_sizes give {dims}"
                     + ("" if incremental else "; set warm_start=False to start afresh")
                 )
-            model = Model.from_parameters(
-                self._course_parameters(),
-                hidden_activation=p["activation"],
-                output=output,
-                leaky_slope=p["slope"],
-                dtype=p["dtype"],
-            )
-        elif p["init"] == "auto":
-            model = Model.from_parameters(
-                self._glorot_parameters(dims, rng),
-                hidden_activation=p["activation"],
-                output=output,
-                leaky_slope=p["slope"],
-                dtype=p["dtype"],
-            )
-        else:
-            model = Model(
-                dims,
-                hidden_activation=p["activation"],
-                output=output,
-                init=p["init"],
-                dtype=p["dtype"],
-                seed=self._seed(rng),
-                leaky_slope=p["slope"],
-            )
+            return Model.from_parameters(self._course_parameters(), **common)
+        if p["init"] == "auto":
+            return Model.from_parameters(self._glorot_parameters(dims, rng), **common)
+        return Model(dims, init=p["init"], seed=self._seed(rng), **common)
 
-        if continuing:  # as scikit-learn: the tol rule's best loss and count go on
-            model._state.best_loss = self.best_loss_
+    def _fit_lbfgs(self, model: Model, X, Y, p: dict, output: str, sample_weight) -> None:
+        """scikit-learn's "lbfgs": scipy's L-BFGS-B over the parameters packed as scikit-learn
+        packs them (every coefs_[i] flattened in C order, then every intercepts_[i]), on the
+        full-batch loss (1/n)·Σ loss + (α/2n)·Σ‖W‖² (n: the samples, or Σ sample_weight) and
+        its gradient, both from one call of the compiled engine."""
+        state = model._state
+        spec = make_spec(
+            layer_dims=state.layer_dims,
+            m=X.shape[0],
+            activations=model.hidden_activations,
+            output=output,
+            slope=p["slope"],
+            learning_rate=1.0,
+            num_epochs=1,
+            lambd=p["alpha"],
+            loss_scale=self._loss_scale(output, Y),
+        )
+        Xt, Yc = X.T, np.ascontiguousarray(Y)
+        order = _sklearn_packing(state.layer_dims)
+
+        def loss_grad(packed):
+            state.theta[order] = packed
+            cost, grad = kernels.cost_gradient(spec, Xt, Yc, state, sample_weight)
+            return cost, grad[order].astype(np.float64)
+
+        result = scipy.optimize.minimize(
+            loss_grad,
+            state.theta[order].astype(np.float64),
+            method="L-BFGS-B",
+            jac=True,
+            options={"maxfun": p["max_fun"], "maxiter": p["max_iter"], "gtol": p["tol"]},
+        )
+        if not np.all(np.isfinite(result.x)):
+            raise FloatingPointError("lbfgs produced non-finite parameters")
+        state.theta[order] = result.x
+        self.n_iter_ = min(int(result.nit), p["max_iter"])
+        if result.status != 0:
+            warnings.warn(
+                f"lbfgs failed to converge after {self.n_iter_} iteration(s) (status="
+                f"{result.status}):\n{result.message}\n"
+                + (
+                    f"\nIncrease the number of iterations to improve the convergence "
+                    f"(max_iter={p['max_iter']})."
+                    if self.n_iter_ == p["max_iter"]
+                    else ""
+                ),
+                ConvergenceWarning,
+                stacklevel=5,
+            )
+        self.loss_ = float(result.fun)
+
+    @staticmethod
+    def _loss_scale(output: str, Y: np.ndarray) -> float:
+        # scikit-learn's squared error is a mean over the outputs too (its log losses are sums
+        # over them); the gradient is not scaled
+        return 1 / Y.shape[0] if output == "linear" else 1.0
+
+    def _fit_stochastic(
+        self, model, X, Y, p, output, rng, continuing, incremental, sample_weight
+    ) -> None:
+        """scikit-learn's "adam" and "sgd": epochs of mini-batches in fastnn's engine, with
+        its early_stopping split drawn from ``rng`` after the initial weights."""
+        early = bool(self.early_stopping)
+        validation = None
+        if early:
+            X, Y, sample_weight, validation = self._validation_split(X, Y, p, rng, sample_weight)
+        if continuing and early:  # as scikit-learn: the rule's best and count go on
+            best = getattr(self, "best_validation_score_", None)
+            model._state.best_loss = -best if best is not None else math.inf
+            model._state.no_improvement = self._no_improvement_count
+        elif continuing:
+            best = getattr(self, "best_loss_", None)
+            model._state.best_loss = best if best is not None else math.inf
             model._state.no_improvement = self._no_improvement_count
         # The optimizer: a new one for fit; partial_fit goes on with the last fit's or
         # partial_fit's, its state, its hyperparameters and the rate its schedule left (as
@@ -470,9 +640,10 @@ class _BaseMLP(BaseEstimator):
                 n_iter_no_change=p["n_iter_no_change"],
                 stop_on_plateau=True,
                 warm_start=continuing,
-                # scikit-learn's squared error is a mean over the outputs too (its log losses
-                # are sums over them); the gradient is not scaled
-                loss_scale=1 / Y.shape[0] if output == "linear" else 1.0,
+                validation=validation,
+                validation_metric="cost" if validation is None else self._validation_metric,
+                sample_weight=sample_weight,
+                loss_scale=self._loss_scale(output, Y),
                 divergence_factor=math.inf,
             )
         except FloatingPointError as err:
@@ -486,20 +657,16 @@ class _BaseMLP(BaseEstimator):
             # As scikit-learn's MLP: keep the parameters of the last completed epoch.
             if model.n_iter_ == 0:
                 raise
-            warnings.warn("Training interrupted by user.", stacklevel=4)  # the caller of fit
+            warnings.warn("Training interrupted by user.", stacklevel=5)  # the caller of fit
         else:
             if not model.stopped_early_ and not incremental:
                 warnings.warn(
                     f"Stochastic Optimizer: Maximum iterations ({p['max_iter']}) reached and "
                     "the optimization hasn't converged yet.",
                     ConvergenceWarning,
-                    stacklevel=4,
+                    stacklevel=5,
                 )
 
-        params = model.parameters
-        L = len(dims) - 1
-        self.coefs_ = [params[f"W{l}"].T for l in range(1, L + 1)]
-        self.intercepts_ = [params[f"b{l}"].ravel() for l in range(1, L + 1)]
         costs = [float(c) for c in model.costs_]
         # as scikit-learn: the loss curve and the sample count t_ go on over warm starts; n_iter_
         # counts this fit's epochs
@@ -507,9 +674,17 @@ class _BaseMLP(BaseEstimator):
         self.t_ = (self.t_ if continuing else 0) + model.n_iter_ * X.shape[0]
         self.n_iter_ = model.n_iter_
         self.loss_ = self.loss_curve_[-1]
-        self.best_loss_ = model._state.best_loss
-        self._no_improvement_count = model._state.no_improvement
         state = model._state
+        self._no_improvement_count = state.no_improvement
+        if early:
+            scores = [float(c) for c in model.validation_costs_]
+            previous = getattr(self, "validation_scores_", None) if continuing else None
+            self.validation_scores_ = [*(previous or []), *scores]
+            self.best_validation_score_ = -state.best_loss
+            self.best_loss_ = None
+        else:
+            self.best_loss_ = state.best_loss
+            self.validation_scores_ = self.best_validation_score_ = None
         lr_next = model.learning_rate_
         if hyper["schedule"] == "invscaling":  # the rate after the last epoch
             lr_next = hyper["lr"] / (self.t_ + 1) ** hyper["power_t"]
@@ -522,11 +697,26 @@ class _BaseMLP(BaseEstimator):
             lr_next,
             hyper,
         )
-        self.n_layers_ = L + 1
-        self.n_outputs_ = Y.shape[0]
-        self.out_activation_ = OUTPUTS[output].sklearn_name
-        self._hidden_activation = p["activation"]
-        self._leaky_slope = p["slope"]
+
+    def _validation_split(self, X, Y, p, rng, sample_weight):
+        """scikit-learn's early_stopping split: train_test_split from ``rng`` (stratified for
+        a single-output classifier), validation_fraction held out. Returns the training X, Y,
+        sample weights and the engine's (X_val.T, Y_val, w_val)."""
+        stratify = None
+        if is_classifier(self) and Y.shape[0] == 1:
+            stratify = Y.T.astype(np.int64)
+        arrays = [X, Y.T] + ([] if sample_weight is None else [sample_weight])
+        parts = train_test_split(
+            *arrays, random_state=rng, test_size=p["validation_fraction"], stratify=stratify
+        )
+        X, X_val, Yt, Yt_val = parts[:4]
+        w, w_val = parts[4:] if sample_weight is not None else (None, None)
+        if X_val.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' or the size "
+                "of your dataset."
+            )
+        return X, np.ascontiguousarray(Yt.T), w, (X_val.T, np.ascontiguousarray(Yt_val.T), w_val)
 
     # --- inference -----------------------------------------------------------------------------
 
@@ -561,7 +751,7 @@ class _BaseMLP(BaseEstimator):
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
-    """Multi-layer perceptron classifier, trained by mini-batch Adam or SGD in fastnn's engine.
+    """Multi-layer perceptron classifier, trained by mini-batch Adam or SGD, or by L-BFGS, in fastnn's engine.
 
     The output layer and loss follow the target, as in scikit-learn's MLP (through its
     ``LabelBinarizer``): two classes, one sigmoid unit with the binary cross-entropy; more
@@ -575,27 +765,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     classes_ : ndarray of shape (n_classes,)
         The labels, sorted; with two, ``classes_[1]`` is the positive class (fastnn's y = 1).
         For a multi-label y, ``arange(n_labels)``.
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of the features, when ``X`` has string column names (e.g. a DataFrame).
-    coefs_ : list of ndarray
-        ``coefs_[i]`` has shape (units of layer i, units of layer i + 1), scikit-learn's
-        orientation: fastnn's ``W{i+1}`` transposed.
-    intercepts_ : list of ndarray
-        ``intercepts_[i]`` has shape (units of layer i + 1,): fastnn's ``b{i+1}`` flattened.
-    loss_curve_ : list of float
+    %(weights)s    loss_curve_ : list of float
         The loss of every epoch: the cross-entropy of each batch (−Σ [y log a + (1 − y)
         log(1 − a)] over the labels for sigmoid outputs, −Σ_j log a_{y_j j} for a softmax)
         before its step, plus (α/2)·Σ‖W‖² per batch, summed over the epoch and divided by
         n_samples (scikit-learn's).
-    loss_ : float
-        ``loss_curve_[-1]``.
-    n_iter_ : int
-        Epochs of the last fit (a warm start's own, as in scikit-learn).
-    n_layers_ : int
-        Number of layers, input and output included.
-    n_outputs_ : int
+    %(training)s    n_outputs_ : int
         Output units: 1 for two classes, n_classes for more, n_labels for multi-label.
     out_activation_ : str
         "logistic" (two classes, multi-label) or "softmax".
@@ -610,7 +785,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _more_tags(self):  # scikit-learn < 1.6
         return {"multilabel": True}
 
-    def partial_fit(self, X, y, classes=None):
+    @available_if(lambda est: est._check_solver())
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over X and y from the current state, as scikit-learn's partial_fit: the
         weights and the optimizer (its state, its hyperparameters as they were when it was
         created, and the rate its schedule reached) go on from the last fit or partial_fit; the
@@ -620,10 +796,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         ``n_iter_`` is 1 after it, ``t_`` and ``loss_curve_`` go on. A call that raises leaves
         the estimator as it was."""
         with self._unchanged_on_error():
-            self._fit(X, y, incremental=True, classes=classes)
+            self._fit(X, y, incremental=True, classes=classes, sample_weight=sample_weight)
         return self
 
-    def _fit(self, X, y, incremental=False, classes=None):
+    _validation_metric = "accuracy"  # what early_stopping watches
+
+    def _fit(self, X, y, incremental=False, classes=None, sample_weight=None):
         p = self._check_params()
         continuing = self._continuing(incremental)
         X, y = validate_data(self, X, y, dtype=p["dtype"], multi_output=True, reset=not continuing)
@@ -656,7 +834,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 )
         Y = binarizer.transform(y).T.astype(p["dtype"])  # (n_outputs, n_samples)
         output = "sigmoid" if binarizer.y_type_ in ("binary", "multilabel-indicator") else "softmax"
-        self._train(X, Y, p, output, incremental)
+        self._train(X, Y, p, output, incremental, sample_weight)
         self.classes_ = known
         self._label_binarizer = binarizer
 
@@ -717,7 +895,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
 
 class MLPRegressor(RegressorMixin, _BaseMLP):
-    """Multi-layer perceptron regressor, trained by mini-batch Adam or SGD in fastnn's engine.
+    """Multi-layer perceptron regressor, trained by mini-batch Adam or SGD, or by L-BFGS, in fastnn's engine.
 
     Linear output units and the squared-error loss; ``score`` is R² (averaged over the
     targets). ``y`` of shape (n_samples,) or (n_samples, n_outputs), one linear unit per target
@@ -727,33 +905,19 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     %(parameters)s
     Attributes
     ----------
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of the features, when ``X`` has string column names (e.g. a DataFrame).
-    coefs_ : list of ndarray
-        ``coefs_[i]`` has shape (units of layer i, units of layer i + 1), scikit-learn's
-        orientation: fastnn's ``W{i+1}`` transposed.
-    intercepts_ : list of ndarray
-        ``intercepts_[i]`` has shape (units of layer i + 1,): fastnn's ``b{i+1}`` flattened.
-    loss_curve_ : list of float
+    %(weights)s    loss_curve_ : list of float
         The loss of every epoch: each batch's squared error Σ (a − y)²/2 averaged over the
         targets, before its step, plus (α/2)·Σ‖W‖² per batch, summed over the epoch and divided
         by n_samples (scikit-learn's; the gradient is that of the sum over the targets).
-    loss_ : float
-        ``loss_curve_[-1]``.
-    n_iter_ : int
-        Epochs of the last fit (a warm start's own, as in scikit-learn).
-    n_layers_ : int
-        Number of layers, input and output included.
-    n_outputs_ : int
+    %(training)s    n_outputs_ : int
         Number of targets.
     out_activation_ : str
         "identity".
 
     %(notes)s"""
 
-    def partial_fit(self, X, y):
+    @available_if(lambda est: est._check_solver())
+    def partial_fit(self, X, y, sample_weight=None):
         """One epoch over X and y from the current state, as scikit-learn's partial_fit: the
         weights and the optimizer (its state, its hyperparameters as they were when it was
         created, and the rate its schedule reached) go on from the last fit or partial_fit.
@@ -761,10 +925,12 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         ``check_random_state(random_state)``. ``n_iter_`` is 1 after it, ``t_`` and
         ``loss_curve_`` go on. A call that raises leaves the estimator as it was."""
         with self._unchanged_on_error():
-            self._fit(X, y, incremental=True)
+            self._fit(X, y, incremental=True, sample_weight=sample_weight)
         return self
 
-    def _fit(self, X, y, incremental=False, classes=None):
+    _validation_metric = "r2"  # what early_stopping watches
+
+    def _fit(self, X, y, incremental=False, classes=None, sample_weight=None):
         p = self._check_params()
         X, y = validate_data(
             self,
@@ -778,7 +944,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)  # DataConversionWarning, then ravel
         Y = np.asarray(y, dtype=p["dtype"]).reshape(len(y), -1).T  # (n_outputs, n_samples)
-        self._train(X, Y, p, "linear", incremental)
+        self._train(X, Y, p, "linear", incremental, sample_weight)
 
     def predict(self, X) -> np.ndarray:
         """Predicted values, (n_samples,) for one target, else (n_samples, n_outputs_)."""
@@ -786,6 +952,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return z.ravel() if z.shape[1] == 1 else z
 
 
-_SHARED_DOCS = {"parameters": _PARAMETERS_DOC, "notes": _NOTES_DOC}
+_SHARED_DOCS = {
+    "parameters": _PARAMETERS_DOC,
+    "notes": _NOTES_DOC,
+    "weights": _WEIGHTS_DOC,
+    "training": _TRAINING_DOC,
+}
 for _estimator in (MLPClassifier, MLPRegressor):
     _estimator.__doc__ = _estimator.__doc__ % _SHARED_DOCS
