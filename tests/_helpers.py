@@ -249,20 +249,22 @@ def state_of(Ws, bs, optimizer="gd"):
 #: (output, n_L): every output layer, and the multi-unit ones (multi-label, multi-output, classes)
 OUTPUT_CASES = [
     ("sigmoid", 1), ("linear", 1), ("relu", 1), ("softmax", 2), ("softmax", 5),
-    ("sigmoid", 3), ("linear", 2),
+    ("sigmoid", 3), ("linear", 2), ("poisson", 1), ("poisson", 2),
 ]  # fmt: skip
 OUTPUT_IDS = [f"{o}{n}" for o, n in OUTPUT_CASES]
 
 
 def labels(rng, shape, dtype, output="sigmoid"):
     """0/1 labels for a sigmoid output, one-hot columns for a softmax, real targets for a linear
-    one, non-negative ones for a ReLU output."""
+    one, non-negative ones for a ReLU output, counts (zeros among them) for a Poisson one."""
     if output == "sigmoid":
         return (rng.random(shape) > 0.5).astype(dtype)
     if output == "softmax":
         return np.eye(shape[0], dtype=dtype)[:, rng.integers(0, shape[0], shape[1])].copy()
     if output == "relu":
         return np.abs(rng.standard_normal(shape)).astype(dtype)
+    if output == "poisson":
+        return rng.poisson(1.5, shape).astype(dtype)
     return rng.standard_normal(shape).astype(dtype)
 
 

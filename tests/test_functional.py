@@ -472,7 +472,7 @@ def test_softmax_backward_matches_finite_differences_of_the_cost(rng):
         assert np.linalg.norm(g - numeric) / (np.linalg.norm(g) + np.linalg.norm(numeric)) < 1e-7
 
 
-@pytest.mark.parametrize("output", ["linear", "relu"])
+@pytest.mark.parametrize("output", ["linear", "relu", "poisson"])
 def test_regression_outputs_forward_and_backward_match_numpy(output, rng):
     X, _, parameters = small_problem(rng, dims=(4, 3, 2), m=6)
     parameters["b2"] = parameters["b2"] + 0.3
@@ -480,9 +480,9 @@ def test_regression_outputs_forward_and_backward_match_numpy(output, rng):
     AL, caches = F.L_model_forward(X, parameters, "relu", output=output)
     A1 = np.maximum(0, parameters["W1"] @ X + parameters["b1"])
     Z2 = parameters["W2"] @ A1 + parameters["b2"]
-    A2 = Z2 if output == "linear" else np.maximum(0, Z2)
+    A2 = {"linear": Z2, "relu": np.maximum(0, Z2), "poisson": np.exp(Z2)}[output]
     np.testing.assert_allclose(AL, A2, rtol=1e-12)
-    dZ2 = (A2 - Y) * (1 if output == "linear" else (Z2 > 0))
+    dZ2 = (A2 - Y) * ((Z2 > 0) if output == "relu" else 1)
     grads = F.L_model_backward(AL, Y, caches, "relu", output=output)
     np.testing.assert_allclose(grads["dW2"], dZ2 @ A1.T / 6, rtol=1e-12)
     np.testing.assert_allclose(grads["db2"], dZ2.sum(1, keepdims=True) / 6, rtol=1e-12)

@@ -35,6 +35,8 @@ from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 from fastnn._blas cimport array_operand, gemm
 from fastnn._rows cimport (
     FNN_ACT_LINEAR,
+    FNN_OUT_POISSON,
+    FNN_OUT_RELU,
     FNN_OUT_SOFTMAX,
     FNN_DECAY_CALLABLE,
     FNN_DECAY_INVERSE,
@@ -362,6 +364,15 @@ cdef double _column_hits(const floating* Z, const floating* Y, int n, Py_ssize_t
     return 1.0
 
 
+cdef inline double _prediction(floating z, int output) noexcept nogil:
+    """A regressor's prediction from its logit: z, max(z, 0) for a ReLU, exp(z) for Poisson."""
+    if output == FNN_OUT_RELU:
+        return z if z > 0 else 0.0
+    if output == FNN_OUT_POISSON:
+        return fnn_exp(<double>z)
+    return z
+
+
 cdef double _validation_value(Net* net, Spec* spec, Data* d, Buffers* buf,
                               const floating* Xv) noexcept nogil:
     """What validation measures (spec.metric) for the current θ on Xv, weighted by d.wv when
@@ -396,7 +407,8 @@ cdef double _validation_value(Net* net, Spec* spec, Data* d, Buffers* buf,
                 total += wj * _column_hits(Z, Yv + j0, n, cnt, d.m_val, j, net.output)
             elif spec.metric == METRIC_R2:
                 for i in range(n):
-                    diff = <double>Yv[<Py_ssize_t>i * d.m_val + j0 + j] - Z[<Py_ssize_t>i * cnt + j]
+                    diff = (<double>Yv[<Py_ssize_t>i * d.m_val + j0 + j]
+                            - _prediction(Z[<Py_ssize_t>i * cnt + j], net.output))
                     d.ssres[i] += wj * diff * diff
         j0 += cnt
     if spec.metric != METRIC_R2:

@@ -33,6 +33,7 @@ from fastnn._rows cimport (
     FNN_OPT_SKLEARN_NESTEROV,
     FNN_OPT_SKLEARN_SGD,
     FNN_OUT_LINEAR,
+    FNN_OUT_POISSON,
     FNN_OUT_RELU,
     FNN_OUT_SIGMOID,
     FNN_OUT_SOFTMAX,
@@ -68,6 +69,7 @@ NATIVE_IDS = {
         "linear": FNN_OUT_LINEAR,
         "softmax": FNN_OUT_SOFTMAX,
         "relu": FNN_OUT_RELU,
+        "poisson": FNN_OUT_POISSON,
     },
     "optimizer": {
         "gd": FNN_OPT_GD,

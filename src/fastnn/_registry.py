@@ -105,7 +105,8 @@ class Output:
     id: int
     link: Callable[[np.ndarray], np.ndarray]
     loss: Callable[[np.ndarray, np.ndarray], np.ndarray]
-    labels: str  # what Y holds: "binary" (0/1 per unit), "one-hot" (one class per column), "real"
+    labels: str  # what Y holds: "binary" (0/1 per unit), "one-hot" (one class per column), "real",
+    # "count" (real >= 0)
     cost: str  # the cost in words, for messages and plots
     sklearn_name: str  # scikit-learn's out_activation_
     activation: str | None  # the elementwise activation equal to ``link``; None for softmax
@@ -117,7 +118,7 @@ class Output:
 
     @property
     def classifier(self) -> bool:
-        return self.labels != "real"
+        return self.labels in ("binary", "one-hot")
 
 
 def _bce_from_logits(Z, Y):
@@ -136,6 +137,12 @@ def _categorical_from_logits(Z, Y):
     mx = Z.max(axis=0, keepdims=True)
     lse = mx + np.log(np.exp(Z - mx).sum(axis=0, keepdims=True))
     return Y * (lse - Z)
+
+
+def _poisson_from_logits(Z, Y):
+    # half the Poisson deviance y·log(y/a) − y + a with a = exp(z): a − y·z + y·log y − y
+    ylogy = np.where(Y > 0, Y * np.log(np.where(Y > 0, Y, 1)), 0)
+    return np.exp(Z) - Y * Z + ylogy - Y
 
 
 OUTPUTS: dict[str, Output] = {
@@ -157,6 +164,10 @@ OUTPUTS: dict[str, Output] = {
             "relu", 3, lambda Z: _relu(Z, 0.0), lambda Z, Y: (_relu(Z, 0.0) - Y) ** 2 / 2, "real",
             "squared error", "relu", "relu",
             delta=lambda Z, Y: np.where(Z <= 0, np.zeros_like(Z), Z - Y),  # NaN stays
+        ),
+        Output(
+            "poisson", 4, np.exp, _poisson_from_logits, "count", "half Poisson deviance", "exp",
+            None,
         ),
     )
 }  # fmt: skip

@@ -17,6 +17,7 @@ cdef extern from "fnn_ids.h":
         FNN_OUT_LINEAR
         FNN_OUT_SOFTMAX
         FNN_OUT_RELU
+        FNN_OUT_POISSON
         FNN_OPT_GD
         FNN_OPT_MOMENTUM
         FNN_OPT_ADAM

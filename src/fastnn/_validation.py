@@ -165,10 +165,19 @@ def as_targets(Y, m: int, dtype: np.dtype, output: str, n_out: int, name: str = 
     """What the output layer trains on, as a C-ordered (n_out, m) array of ``dtype``.
 
     sigmoid: 0/1 labels (n_out, m), or (m,) for one unit; linear and relu: real targets, the
-    same shapes; softmax over C = n_out classes: one-hot (or probability) columns (C, m), or
+    same shapes; poisson: real targets >= 0; softmax over C = n_out classes: one-hot (or probability) columns (C, m), or
     integer labels (m,) / (1, m) in 0..C−1, turned into one-hot columns here.
     """
     kind = lookup(OUTPUTS, output, "output").labels
+    if kind == "count":
+        arr = as_labels(Y, m, dtype, name, binary=False, n_out=n_out)
+        if (arr < 0).any():
+            i, j = (int(k[0]) for k in np.nonzero(arr < 0))
+            raise ValueError(
+                f"{name} must hold targets >= 0 for a {output!r} output (a log link); "
+                f"{name}[{i}, {j}] is {float(arr[i, j])}"
+            )
+        return arr
     if kind != "one-hot":
         return as_labels(Y, m, dtype, name, binary=(kind == "binary"), n_out=n_out)
     shape = np.shape(Y)

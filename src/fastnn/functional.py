@@ -130,7 +130,7 @@ def linear_activation_forward(A_prev, W, b, activation):
 
 def L_model_forward(X, parameters, hidden_activation="relu", output="sigmoid"):
     """[LINEAR → RELU] × (L−1) → LINEAR → SIGMOID (or the ``output`` given: "softmax" over each
-    column, "linear", "relu"). Returns (AL, caches), one cache ((A_prev, W, b), Z) per layer."""
+    column, "linear", "relu", "poisson" (exp)). Returns (AL, caches), one cache ((A_prev, W, b), Z) per layer."""
     get_activation(hidden_activation)
     dims, dtype = check_parameters(parameters)
     out = get_output(output, dims[-1])
@@ -140,9 +140,10 @@ def L_model_forward(X, parameters, hidden_activation="relu", output="sigmoid"):
     caches = []
     for l in range(1, L + 1):
         W, b = parameters["W" + str(l)], parameters["b" + str(l)]
-        if l == L and out.activation is None:  # softmax: Z_L, then a softmax of each column
+        if l == L and out.activation is None:  # Z_L, then a softmax of each column, or exp
             Z, linear_cache = linear_forward(A, W, b)
-            A, cache = kernels.softmax(Z), (linear_cache, Z)
+            A = kernels.softmax(Z) if out.name == "softmax" else out.link(Z)
+            cache = (linear_cache, Z)
         else:
             activation = hidden_activation if l < L else out.activation
             A, cache = linear_activation_forward(A, W, b, activation)

@@ -4,7 +4,8 @@ X is (n_x, m), one example per column, Y is (n_L, m) (or (m,) for one output uni
 labels for a softmax); ``layer_dims = [n_x, n_1, …, n_L]``.
 Forward: for l = 1..L, Z[l] = W[l]·A[l-1] + b[l], A[l] = g[l](Z[l]); cost
 J = −(1/m) Σ [y log a + (1−y) log(1−a)] (sigmoid output), −(1/m) Σ_j Σ_c y_cj log a_cj (softmax
-over each column) or (1/2m) Σ (a − y)² (linear or ReLU output), plus (λ/2m) Σ_l ‖W[l]‖² with
+over each column), (1/2m) Σ (a − y)² (linear or ReLU output) or (1/m) Σ [a − y log a + y log y − y]
+(Poisson output a = exp(z), half the deviance), plus (λ/2m) Σ_l ‖W[l]‖² with
 L2; backprop dZ[L] = A[L] − Y (ReLU output: times [Z[L] > 0]), dW[l] = (1/m) dZ[l]·A[l-1]ᵀ + (λ/m) W[l],
 db[l] = (1/m) Σ dZ[l], dZ[l-1] = W[l]ᵀ·dZ[l] ⊙ g'(Z[l-1]). Updates: gradient descent
 W ← W − α dW, momentum or Adam (the course's formulas), over the whole X or mini-batches.
@@ -116,11 +117,13 @@ class Model:
         Layer sizes, input first. ``[n_x, 1]`` is logistic (or linear) regression.
     hidden_activation : str or sequence of str
         "relu" (default), "tanh", "sigmoid", "leaky_relu" or "linear", or one per hidden layer.
-    output : {"sigmoid", "softmax", "linear", "relu"}
+    output : {"sigmoid", "softmax", "linear", "relu", "poisson"}
         "sigmoid": binary classification with cross-entropy (n_L > 1: n_L independent labels,
         multi-label); "softmax": n_L ≥ 2 classes, a softmax over each column with the
         categorical cross-entropy; "linear": regression with squared error (n_L > 1: several
-        targets); "relu": non-negative regression, max(0, z) with squared error.
+        targets); "relu": non-negative regression, max(0, z) with squared error; "poisson":
+        counts or rates y >= 0, a = exp(z) (a log link) with half the Poisson deviance
+        y·log(y/a) − y + a (scikit-learn's MLPRegressor(loss="poisson")); dZ = A − Y.
     init : {"course", "small", "he", "xavier", "zeros"}
         W[l] = randn(n_l, n_{l-1}) times 1/√n_{l-1} ("course", the Application's), 0.01 ("small"),
         √(2/n_{l-1}) ("he"), √(2/(n_l + n_{l-1})) ("xavier"); "zeros" only without hidden layers.

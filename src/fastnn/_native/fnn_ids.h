@@ -16,7 +16,8 @@ enum fnn_output {
     FNN_OUT_SIGMOID = 0, /* sigmoid unit(s), binary cross-entropy from the logits */
     FNN_OUT_LINEAR = 1,  /* identity, squared error (a − y)² / 2 */
     FNN_OUT_SOFTMAX = 2, /* softmax over each column, categorical cross-entropy from the logits */
-    FNN_OUT_RELU = 3     /* max(z, 0), squared error (a − y)² / 2 */
+    FNN_OUT_RELU = 3,    /* max(z, 0), squared error (a − y)² / 2 */
+    FNN_OUT_POISSON = 4  /* exp(z) (a log link), half Poisson deviance y·log(y/a) − y + a */
 };
 
 enum fnn_optimizer {

@@ -116,6 +116,8 @@ FNN_CLONES FNN_STATIC void FNN_NAME(fnn_out_delta)(FNN_T *Z, const FNN_T *Y, ptr
         }
     } else if (output == FNN_OUT_RELU) {
         for (j = 0; j < count; j++) Z[j] = Z[j] <= 0 ? 0 : Z[j] - Y[j]; /* NaN stays */
+    } else if (output == FNN_OUT_POISSON) {
+        for (j = 0; j < count; j++) Z[j] = FNN_EXP(Z[j]) - Y[j];
     } else {
         for (j = 0; j < count; j++) Z[j] = Z[j] - Y[j];
     }
@@ -146,8 +148,14 @@ FNN_CLONES FNN_STATIC FNN_T FNN_NAME(fnn_row_sum)(const FNN_T *x, ptrdiff_t m) {
     FNN_T a = z >= 0 ? 1 / (1 + e) : e / (1 + e);                                              \
     total += (double)(z > 0 ? z : 0) - (double)y * z + fnn_log1p(e);
 
-/* Output layer fused with its loss, elementwise outputs (sigmoid, linear, ReLU): returns the
-   loss summed in double; writes A = g(Z) and dZ (A - Y; ReLU: (A - Y)·[Z > 0]), or, with
+/* one logit of a Poisson output: a = exp(z), and the half deviance y·log(y/a) − y + a from the
+   logit, loss = a − y·z + (y·log y − y) (y·log y = 0 for y = 0), in double */
+#define FNN_POISSON_LOSS                                                                       \
+    FNN_T z = Z[j], y = Y[j], a = FNN_EXP(z);                                                  \
+    double loss = (double)a - (double)y * z + (y > 0 ? (double)y * fnn_log((double)y) : 0.0) - y;
+
+/* Output layer fused with its loss, elementwise outputs (sigmoid, linear, ReLU, Poisson):
+   returns the loss summed in double; writes A = g(Z) and dZ (A - Y; ReLU: (A - Y)·[Z > 0]), or, with
    A == NULL, dZ in place of Z (dZ == Z; "omp simd" vectorises that without an alias check). */
 FNN_CLONES FNN_STATIC double FNN_NAME(fnn_out_loss)(const FNN_T *Z, const FNN_T *Y, FNN_T *A,
                                                 FNN_T *dZ, ptrdiff_t count, int output) {
@@ -159,6 +167,13 @@ FNN_CLONES FNN_STATIC double FNN_NAME(fnn_out_loss)(const FNN_T *Z, const FNN_T 
     } else if (output == FNN_OUT_SIGMOID) {
         FNN_PRAGMA(omp simd reduction(+:total))
         for (j = 0; j < count; j++) { FNN_SIGMOID_LOSS A[j] = a; dZ[j] = a - y; }
+    } else if (output == FNN_OUT_POISSON) {
+        for (j = 0; j < count; j++) {
+            FNN_POISSON_LOSS
+            total += loss;
+            if (A != NULL) A[j] = a;
+            dZ[j] = a - y;
+        }
     } else if (output == FNN_OUT_RELU) {
         FNN_PRAGMA(omp simd reduction(+:total))
         for (j = 0; j < count; j++) {
@@ -181,7 +196,6 @@ FNN_CLONES FNN_STATIC double FNN_NAME(fnn_out_loss)(const FNN_T *Z, const FNN_T 
     }
     return total;
 }
-#undef FNN_SIGMOID_LOSS
 
 /* Softmax output over the columns of the C×m logits Z (row-major, leading dimension m), fused
    with the categorical cross-entropy: per column, with μ = max_c z_c and S = Σ_c exp(z_c − μ),
@@ -269,6 +283,12 @@ FNN_CLONES FNN_STATIC double FNN_NAME(fnn_out_loss_weighted)(FNN_T *Z, const FNN
             total += (double)w[j] * ((double)(z > 0 ? z : 0) - (double)y * z + fnn_log1p(e));
             Z[j] = (a - y) * w[j];
         }
+    } else if (output == FNN_OUT_POISSON) {
+        for (j = 0; j < count; j++) {
+            FNN_POISSON_LOSS
+            total += (double)w[j] * loss;
+            Z[j] = (a - y) * w[j];
+        }
     } else {
         for (j = 0; j < count; j++) {
             FNN_T z = Z[j], d = (output == FNN_OUT_RELU && z <= 0 ? 0 : z) - Y[j];
@@ -278,12 +298,14 @@ FNN_CLONES FNN_STATIC double FNN_NAME(fnn_out_loss_weighted)(FNN_T *Z, const FNN
     }
     return total;
 }
+#undef FNN_SIGMOID_LOSS
+#undef FNN_POISSON_LOSS
 
 /* The output layer over an n×m block of logits Z (leading dimension m) and labels Y (leading
    dimension ldy), whatever the output: A and dZ as fnn_out_loss / fnn_softmax write them (A may
    be NULL; dZ may be Z); returns Σ loss when want_loss, else 0 (and then, for an elementwise
    output without A, takes fnn_out_delta's path, with no log1p). Without A and the loss, dZ
-   must be Z. Y may be NULL only for a softmax without dZ (inference). With per-column weights
+   must be Z. Y may be NULL only without dZ, for a softmax or a Poisson output (inference: A). With per-column weights
    w (m; NULL: none), column j's loss counts w_j times and its dZ is w_j·(A − Y); then A must
    be NULL and dZ Z, and the loss is always computed. */
 FNN_CLONES FNN_STATIC double FNN_NAME(fnn_output)(FNN_T *Z, const FNN_T *Y, ptrdiff_t ldy,
@@ -293,6 +315,11 @@ FNN_CLONES FNN_STATIC double FNN_NAME(fnn_output)(FNN_T *Z, const FNN_T *Y, ptrd
     int i;
     if (output == FNN_OUT_SOFTMAX)
         return FNN_NAME(fnn_softmax)(Z, Y, ldy, w, A, dZ, n, m, want_loss || w != NULL);
+    if (Y == NULL) { /* inference, a Poisson output: A = exp(Z) */
+        ptrdiff_t j, count = (ptrdiff_t)n * m;
+        for (j = 0; j < count; j++) A[j] = FNN_EXP(Z[j]);
+        return 0;
+    }
     if (w != NULL) {
         for (i = 0; i < n; i++)
             total += FNN_NAME(fnn_out_loss_weighted)(Z + (ptrdiff_t)i * m, Y + (ptrdiff_t)i * ldy,
