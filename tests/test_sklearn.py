@@ -988,3 +988,117 @@ def test_early_stopping_and_sample_weight_errors():
     with pytest.raises(AttributeError, match="has no attribute 'partial_fit'"):
         MLPRegressor(solver="lbfgs").partial_fit(X, y)
     assert not hasattr(clf, "coefs_")  # the failed calls left it unfitted
+
+
+# --- MLPRegressor(loss="poisson") -----------------------------------------------------------------
+
+
+def _sklearn_has_poisson():
+    import inspect
+
+    from sklearn.neural_network import MLPRegressor as Theirs
+
+    return "loss" in inspect.signature(Theirs).parameters
+
+
+needs_sklearn_poisson = pytest.mark.skipif(
+    not _sklearn_has_poisson(), reason="MLPRegressor(loss='poisson') came in scikit-learn 1.7"
+)
+
+
+def _counts(n=300, n_outputs=1, seed=0):
+    """Poisson counts whose log-rate is linear in X (zeros among them)."""
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, 5)
+    rate = np.exp(0.4 * X[:, :1] - 0.3 * X[:, 1:2] + np.arange(n_outputs) * 0.5)
+    Y = rng.poisson(rate).astype(float)
+    return X, (Y.ravel() if n_outputs == 1 else Y)
+
+
+@needs_sklearn_poisson
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("n_outputs", [1, 2])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"solver": "sgd", "learning_rate": "adaptive", "batch_size": 37, "alpha": 0.1},
+        {"activation": "tanh", "early_stopping": True},
+    ],
+    ids=["adam", "sgd-adaptive-batch37-alpha", "tanh-early-stopping"],
+)
+def test_poisson_regressor_computes_what_scikit_learn_computes(params, n_outputs, weighted):
+    """exp outputs and the half Poisson deviance, summed over the targets: scikit-learn's loss
+    curve, validation scores, weights and predictions (exp(z))."""
+    X, y = _counts(n_outputs=n_outputs)
+    w = _weights(len(y)) if weighted else None
+    kw = {"loss": "poisson", "random_state": 1, "hidden_layer_sizes": (8,), "max_iter": 40}
+    ours, theirs = _fit_pair(MLPRegressor, X, y, w, **kw, **params)
+    assert (
+        ours.n_iter_ == theirs.n_iter_ and ours.out_activation_ == theirs.out_activation_ == "exp"
+    )
+    assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-7)
+    if params.get("early_stopping"):
+        assert_allclose(ours.validation_scores_, theirs.validation_scores_, rtol=1e-7)
+    _assert_same_weights(ours, theirs)
+    assert_allclose(ours.predict(X), theirs.predict(X), rtol=1e-5)
+    assert ours.score(X, y) == pytest.approx(theirs.score(X, y), rel=1e-6)
+
+
+@needs_sklearn_poisson
+@pytest.mark.parametrize("n_outputs", [1, 2])
+def test_poisson_lbfgs_and_partial_fit_compute_what_scikit_learn_computes(n_outputs):
+    from sklearn.neural_network import MLPRegressor as Theirs
+
+    X, y = _counts(n_outputs=n_outputs, seed=3)
+    ours, theirs = _fit_pair(
+        MLPRegressor, X, y, loss="poisson", solver="lbfgs", random_state=0, max_iter=30,
+        hidden_layer_sizes=(6,),
+    )  # fmt: skip
+    assert ours.n_iter_ == theirs.n_iter_
+    assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-5)
+    _assert_same_weights(ours, theirs, atol=1e-6)
+    params = {"loss": "poisson", "random_state": 0, "batch_size": 40, "hidden_layer_sizes": (6,)}
+    ours, theirs = MLPRegressor(**params), Theirs(**params)
+    for c in (slice(0, 100), slice(100, 300), slice(0, 300)):
+        ours.partial_fit(X[c], y[c])
+        theirs.partial_fit(X[c], y[c])
+        _assert_same_fit(ours, theirs)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_poisson_is_exp_of_a_linear_output_and_matches_the_numpy_reference():
+    """Without scikit-learn's help: predictions are exp of the network's logits, and the loss
+    curve is the engine's reference twin's (fastnn.reference trains the same Model)."""
+    X, y = _counts(200)
+    est = MLPRegressor("poisson", (5,), random_state=0, max_iter=20, batch_size=50).fit(X, y)
+    Z = X @ est.coefs_[0] + est.intercepts_[0]
+    Z = np.maximum(Z, 0) @ est.coefs_[1] + est.intercepts_[1]
+    assert_allclose(est.predict(X), np.exp(Z.ravel()), rtol=1e-12)
+    with fastnn.crosscheck():
+        again = MLPRegressor("poisson", (5,), random_state=0, max_iter=20, batch_size=50)
+        again.fit(X, y)
+    assert_allclose(again.loss_curve_, est.loss_curve_, rtol=1e-12)
+
+
+def test_poisson_errors_and_the_loss_parameter_comes_first():
+    X, y = _counts(50)
+    est = MLPRegressor("poisson", max_iter=2)
+    assert est.get_params()["loss"] == "poisson" and clone(est).loss == "poisson"
+    with pytest.raises(
+        ValueError, match=r"loss='poisson' needs targets y >= 0 .*got min\(y\) = -1.0"
+    ):
+        est.fit(X, np.r_[y[:-1], -1.0])
+    assert not hasattr(est, "coefs_")
+    with pytest.raises(
+        ValueError, match="loss must be one of 'squared_error', 'poisson'; got 'huber'"
+    ):
+        MLPRegressor(loss="huber").fit(X, y)
+    with pytest.raises(
+        TypeError, match=r"MLPRegressor.__init__\(\) got an unexpected keyword argument 'los'"
+    ):
+        MLPRegressor(los="poisson")
+    with pytest.raises(
+        TypeError, match=r"MLPClassifier.__init__\(\) got an unexpected keyword argument 'loss'"
+    ):
+        MLPClassifier(loss="poisson")

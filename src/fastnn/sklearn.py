@@ -19,6 +19,7 @@ scikit-learn is optional for fastnn: ``import fastnn`` never imports it; this mo
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 import numbers
 import warnings
@@ -65,6 +66,8 @@ ACTIVATIONS = {a.sklearn_name: a.name for a in _ACTIVATIONS.values()}
 INITS = ("auto", *_INITS)
 #: the solvers fastnn has of scikit-learn's MLP
 SOLVERS = ("adam", "sgd", "lbfgs")
+# MLPRegressor's loss -> fastnn's output layer
+LOSSES = {"squared_error": "linear", "poisson": "poisson"}
 #: scikit-learn's learning-rate schedules (the "sgd" solver's)
 SCHEDULES = ("constant", "invscaling", "adaptive")
 
@@ -105,9 +108,7 @@ def _check_int(value, name: str, *, low: int) -> int:
 
 
 # The parameters and notes both estimators' docstrings share (inserted at the end of the module).
-_PARAMETERS_DOC = """Parameters
-    ----------
-    hidden_layer_sizes : int or tuple of int, default=(100,)
+_PARAMETERS_DOC = """hidden_layer_sizes : int or tuple of int, default=(100,)
         Units of each hidden layer. ``()``: no hidden layer (logistic or linear regression).
     activation : {"relu", "leaky_relu", "tanh", "logistic", "identity"}, default="relu"
         Activation of every hidden layer, by scikit-learn's names (fastnn's "sigmoid" is
@@ -227,6 +228,26 @@ _TRAINING_DOC = """loss_ : float
     n_layers_ : int
         Number of layers, input and output included.
 """
+
+
+def _signature_with_first(init, name: str, default) -> inspect.Signature:
+    """``init``'s signature with a parameter ``name=default`` inserted after ``self``."""
+    sig = inspect.signature(init)
+    self_, *rest = sig.parameters.values()
+    first = inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default)
+    return sig.replace(parameters=[self_, first, *rest])
+
+
+def _keywords(est, params: dict) -> dict:
+    """``params`` once every name is one of the estimators' keyword parameters; otherwise the
+    TypeError Python raises, naming the public class (not the private base)."""
+    known = inspect.signature(_BaseMLP.__init__).parameters
+    for name in params:
+        if name not in known or known[name].kind != inspect.Parameter.KEYWORD_ONLY:
+            raise TypeError(
+                f"{type(est).__name__}.__init__() got an unexpected keyword argument {name!r}"
+            )
+    return params
 
 
 class _BaseMLP(BaseEstimator):
@@ -562,8 +583,8 @@ class _BaseMLP(BaseEstimator):
 
     @staticmethod
     def _loss_scale(output: str, Y: np.ndarray) -> float:
-        # scikit-learn's squared error is a mean over the outputs too (its log losses are sums
-        # over them); the gradient is not scaled
+        # scikit-learn's squared error is a mean over the outputs too (its log losses and its
+        # Poisson deviance are sums over them); the gradient is not scaled
         return 1 / Y.shape[0] if output == "linear" else 1.0
 
     def _fit_stochastic(
@@ -759,6 +780,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     indicator matrix y (n_samples, n_labels) of 0/1, one sigmoid per label. Labels can be of any
     type (numbers, strings, ...); ``classes_`` is sorted. A single class raises ``ValueError``.
 
+    Parameters
+    ----------
     %(parameters)s
     Attributes
     ----------
@@ -776,6 +799,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         "logistic" (two classes, multi-label) or "softmax".
 
     %(notes)s"""
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", **params):
+        _BaseMLP.__init__(self, hidden_layer_sizes, activation, **_keywords(self, params))
+
+    __init__.__signature__ = inspect.signature(_BaseMLP.__init__)  # what scikit-learn reads
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -862,6 +890,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """The output layer's pre-activations: the log-odds of ``classes_[1]`` (n_samples,) for
         two classes, else (n_samples, n_outputs_) (a softmax's logits, or one per label)."""
         z = self._output_values(X)
+        if self.out_activation_ == "exp":
+            z = np.exp(z)
         return z.ravel() if z.shape[1] == 1 else z
 
     def predict_proba(self, X) -> np.ndarray:
@@ -897,24 +927,42 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 class MLPRegressor(RegressorMixin, _BaseMLP):
     """Multi-layer perceptron regressor, trained by mini-batch Adam or SGD, or by L-BFGS, in fastnn's engine.
 
-    Linear output units and the squared-error loss; ``score`` is R² (averaged over the
-    targets). ``y`` of shape (n_samples,) or (n_samples, n_outputs), one linear unit per target
-    (a single column (n_samples, 1) is taken as (n_samples,) with a ``DataConversionWarning``,
-    as scikit-learn's MLP does).
+    Linear output units with the squared-error loss, or exponential ones (a log link) with the
+    Poisson deviance; ``score`` is R² (averaged over the targets). ``y`` of shape (n_samples,)
+    or (n_samples, n_outputs), one output unit per target (a single column (n_samples, 1) is
+    taken as (n_samples,) with a ``DataConversionWarning``, as scikit-learn's MLP does).
 
+    Parameters
+    ----------
+    loss : {"squared_error", "poisson"}, default="squared_error"
+        "squared_error": identity outputs and half the squared error (a − y)²/2, averaged over
+        the targets; "poisson": outputs a = exp(z) and half the Poisson deviance
+        y·log(y/a) − y + a, summed over the targets, for counts and rates: ``y`` must be >= 0.
+        Both give dZ = A − Y at the output (scikit-learn's definitions).
     %(parameters)s
     Attributes
     ----------
     %(weights)s    loss_curve_ : list of float
-        The loss of every epoch: each batch's squared error Σ (a − y)²/2 averaged over the
-        targets, before its step, plus (α/2)·Σ‖W‖² per batch, summed over the epoch and divided
-        by n_samples (scikit-learn's; the gradient is that of the sum over the targets).
+        The loss of every epoch: each batch's ``loss`` (the squared error Σ (a − y)²/2 averaged
+        over the targets, or the Poisson deviance summed over them) before its step, plus
+        (α/2)·Σ‖W‖² per batch, summed over the epoch and divided by n_samples (scikit-learn's;
+        the gradient is that of the sum over the targets).
     %(training)s    n_outputs_ : int
         Number of targets.
     out_activation_ : str
-        "identity".
+        "identity", or "exp" for ``loss="poisson"``.
 
     %(notes)s"""
+
+    def __init__(
+        self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", **params
+    ):
+        self.loss = loss
+        _BaseMLP.__init__(self, hidden_layer_sizes, activation, **_keywords(self, params))
+
+    # scikit-learn reads the parameters from this signature (get_params, clone): the base's,
+    # with ``loss`` first, as in scikit-learn's MLPRegressor
+    __init__.__signature__ = _signature_with_first(_BaseMLP.__init__, "loss", "squared_error")
 
     @available_if(lambda est: est._check_solver())
     def partial_fit(self, X, y, sample_weight=None):
@@ -944,11 +992,25 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)  # DataConversionWarning, then ravel
         Y = np.asarray(y, dtype=p["dtype"]).reshape(len(y), -1).T  # (n_outputs, n_samples)
-        self._train(X, Y, p, "linear", incremental, sample_weight)
+        output = self._output()
+        if output == "poisson" and (Y < 0).any():
+            raise ValueError(
+                f"loss='poisson' needs targets y >= 0 (its log link); got min(y) = {float(Y.min())}"
+            )
+        self._train(X, Y, p, output, incremental, sample_weight)
+
+    def _output(self) -> str:
+        """fastnn's output layer for ``loss``."""
+        if not isinstance(self.loss, str) or self.loss not in LOSSES:
+            valid = ", ".join(repr(k) for k in LOSSES)
+            raise ValueError(f"loss must be one of {valid}; got {self.loss!r}")
+        return LOSSES[self.loss]
 
     def predict(self, X) -> np.ndarray:
         """Predicted values, (n_samples,) for one target, else (n_samples, n_outputs_)."""
         z = self._output_values(X)
+        if self.out_activation_ == "exp":
+            z = np.exp(z)
         return z.ravel() if z.shape[1] == 1 else z
 
 
