@@ -214,16 +214,21 @@ def as_sample_weight(w, m: int, dtype: np.dtype, name: str = "sample_weight") ->
     return arr
 
 
-def check_learning_rate(learning_rate) -> float:
+def check_positive(value, name: str) -> float:
+    """A finite number > 0; TypeError or ValueError naming ``name``."""
     try:
-        lr = float(learning_rate)
+        number = float(value)
     except (TypeError, ValueError):
-        raise TypeError(f"learning_rate must be a number; got {learning_rate!r}") from None
+        raise TypeError(f"{name} must be a number; got {value!r}") from None
     except OverflowError:  # an int beyond float's range
-        lr = math.inf
-    if not math.isfinite(lr) or lr <= 0:
-        raise ValueError(f"learning_rate must be a finite number > 0; got {learning_rate!r}")
-    return lr
+        number = math.inf
+    if not math.isfinite(number) or number <= 0:
+        raise ValueError(f"{name} must be a finite number > 0; got {value!r}")
+    return number
+
+
+def check_learning_rate(learning_rate) -> float:
+    return check_positive(learning_rate, "learning_rate")
 
 
 #: The largest count (iterations, epochs, batch sizes, intervals) the engine takes: its counters
