@@ -655,7 +655,7 @@ def test_unit_weights_are_no_weights_and_integer_weights_repeat_samples(batch, r
 @pytest.mark.parametrize(
     "output,n_out,metric",
     [("sigmoid", 1, "accuracy"), ("sigmoid", 3, "accuracy"), ("softmax", 4, "accuracy"),
-     ("linear", 1, "r2"), ("linear", 3, "r2")],
+     ("linear", 1, "r2"), ("linear", 3, "r2"), ("relu", 2, "r2"), ("poisson", 2, "r2")],
 )  # fmt: skip
 @pytest.mark.parametrize("weighted", [False, True])
 def test_validation_scores_and_their_rule_match_reference(dtype, output, n_out, metric,

@@ -131,7 +131,8 @@ def _l2_term(lambd, state) -> float:
 def _validation_value(spec, Ws, bs, X_val, Y_val, w=None) -> float:
     """spec.validation_metric on the validation data, weighted by w: the mean loss (no L2),
     the accuracy (the largest logit's class for a softmax, sigmoid > 0.5 per unit else; all of
-    a sample's units right), or R² averaged over the outputs (scikit-learn's r2_score)."""
+    a sample's units right), or R² of the predictions (the output's link of the logits)
+    averaged over the outputs (scikit-learn's r2_score)."""
     ZL, _ = forward(X_val, Ws, bs, spec.activations, "linear", spec.slope)
     w = np.ones(X_val.shape[1]) if w is None else w.astype(np.float64)
     if spec.validation_metric == "cost":
@@ -144,7 +145,8 @@ def _validation_value(spec, Ws, bs, X_val, Y_val, w=None) -> float:
             hits = np.all((OUTPUTS["sigmoid"].link(ZL) > 0.5) == (Y_val > 0.5), axis=0)
         return float(np.dot(w, hits) / w.sum())
     Yd = Y_val.astype(np.float64)
-    ss_res = (w * (Yd - ZL) ** 2).sum(axis=1)
+    predictions = OUTPUTS[spec.output].link(ZL.astype(np.float64))  # a ReLU's max(z, 0), exp(z)
+    ss_res = (w * (Yd - predictions) ** 2).sum(axis=1)
     ss_tot = (w * (Yd - np.average(Yd, axis=1, weights=w)[:, None]) ** 2).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         r2 = np.where(ss_tot != 0, 1 - ss_res / ss_tot, np.where(ss_res == 0, 1.0, 0.0))
