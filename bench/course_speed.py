@@ -4,7 +4,10 @@
 
 cat: fastnn.functional.L_layer_model vs the course's L_layer_model (tests/course.py, written out
 literally), [12288, 20, 7, 5, 1], 2500 iterations; planar: Model.fit vs fastnn.reference.train,
-[2, 4, 1] tanh, 10 000 iterations. Needs the cat data ($FASTNN_DATASETS or ../shared/datasets).
+[2, 4, 1] tanh, 10 000 iterations; the second course's Optimization notebook:
+fastnn.course2.optimization.model vs its numpy loop (tests/course2.py) on the moons, [2, 5, 2, 1],
+5000 epochs of batches of 64, for each optimizer (needs scikit-learn for the moons). The cat line
+needs the cat data ($FASTNN_DATASETS or ../shared/datasets) and is skipped without it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 import course  # noqa: E402
+import course2  # noqa: E402
 
 from fastnn import Model, reference  # noqa: E402
 from fastnn import functional as F  # noqa: E402
@@ -34,8 +38,30 @@ def timed(fn, *args, **kwargs):
     return time.perf_counter() - start, result
 
 
+def optimization() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # the notebook's model plots its costs
+
+    from fastnn.course2 import optimization as opt
+
+    X, Y = opt.load_dataset()
+    timed(opt.model, X, Y, [2, 5, 2, 1], "gd", num_epochs=1)  # warm-up: the first plot's setup
+    for optimizer in ("gd", "momentum", "adam"):
+        t_fast, _ = timed(opt.model, X, Y, [2, 5, 2, 1], optimizer)
+        t_course, _ = timed(course2.model, X, Y, [2, 5, 2, 1], optimizer)
+        print(
+            f"Optimization notebook model, {optimizer}, 5000 epochs: fastnn {t_fast:.3f} s, "
+            f"numpy loop {t_course:.2f} s: {t_course / t_fast:.1f}x"
+        )
+
+
 def main() -> None:
+    optimization()
     data = Path(os.environ.get("FASTNN_DATASETS", ROOT.parent / "shared" / "datasets"))
+    if not (data / "catvnoncat").exists():
+        print(f"cat: skipped, no {data / 'catvnoncat'}")
+        return
     X, Y, *_ = load_catvnoncat(data / "catvnoncat")
     n = 2500
     t_fast, (_, c_fast) = timed(F.L_layer_model, X, Y, [12288, 20, 7, 5, 1], num_iterations=n)

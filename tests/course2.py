@@ -451,3 +451,34 @@ def load_moons():
     np.random.seed(3)
     X, Y = sklearn.datasets.make_moons(n_samples=300, noise=0.2)
     return X.T, Y.reshape((1, Y.shape[0]))
+
+
+# --- the Initialization notebook ------------------------------------------------------------
+
+
+def initialization_model(X, Y, initialization, learning_rate=0.01, num_iterations=15000):
+    """The Initialization notebook's model: [n_x, 10, 5, 1], W by ``initialization`` (zeros;
+    np.random.seed(3) then randn * 10; np.random.seed(3) then He), b = 0, full-batch gradient
+    descent with opt_utils' (= init_utils') backward; prints the mean cost (init_utils'
+    compute_loss: np.nansum of the terms, / m) every 1000 iterations, before that iteration's
+    step, with Python's full repr. Returns the parameters."""
+    dims = [X.shape[0], 10, 5, 1]
+    if initialization == "he":
+        parameters = initialize_parameters_he(dims)
+    else:
+        np.random.seed(3)
+        parameters = {}
+        for l in range(1, len(dims)):
+            shape = (dims[l], dims[l - 1])
+            W = np.zeros(shape) if initialization == "zeros" else np.random.randn(*shape) * 10
+            parameters[f"W{l}"], parameters[f"b{l}"] = W, np.zeros((dims[l], 1))
+    m = X.shape[1]
+    for i in range(num_iterations):
+        AL, caches = forward_propagation(X, parameters)
+        if i % 1000 == 0:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                terms = np.multiply(-np.log(AL), Y) + np.multiply(-np.log(1 - AL), 1 - Y)
+            print(f"Cost after iteration {i}: {1.0 / m * np.nansum(terms)}")
+        grads = backward_propagation(X, Y, caches)
+        parameters = update_parameters_with_gd(parameters, grads, learning_rate)
+    return parameters

@@ -68,19 +68,7 @@ def test_forward_and_backward_n_are_the_courses_and_the_kernels():
     np.testing.assert_allclose(cache[9], AL, rtol=1e-14)
     assert cost == pytest.approx(float(F.compute_cost(AL, Y.reshape(1, -1))), rel=1e-13)
     grads = gc.backward_propagation_n(X, Y, cache)
-    assert list(grads) == [
-        "dZ3",
-        "dW3",
-        "db3",
-        "dA2",
-        "dZ2",
-        "dW2",
-        "db2",
-        "dA1",
-        "dZ1",
-        "dW1",
-        "db1",
-    ]
+    assert list(grads) == "dZ3 dW3 db3 dA2 dZ2 dW2 db2 dA1 dZ1 dW1 db1".split()
     want = F.L_model_backward(AL, Y.reshape(1, -1), caches)
     for key in ("dW1", "db1", "dW2", "db2", "dW3", "db3", "dA1", "dA2"):
         np.testing.assert_allclose(grads[key], want[key], rtol=1e-12, atol=1e-15, err_msg=key)

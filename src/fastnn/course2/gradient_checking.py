@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from fastnn._gradcheck import relative_difference, report
+from fastnn.course2._utils import backward3, cross_entropy_sum, forward3, layers, relu, sigmoid
 
 __all__ = [
     "sigmoid",
@@ -42,31 +43,11 @@ COURSE_LAYER_DIMS = (4, 5, 3, 1)
 # --- gc_utils ---------------------------------------------------------------------------------
 
 
-def sigmoid(x):
-    """1 / (1 + exp(−x)), elementwise."""
-    return 1 / (1 + np.exp(-x))
-
-
-def relu(x):
-    """max(0, x), elementwise."""
-    return np.maximum(0, x)
-
-
-def _layers(mapping, prefix: str = "") -> int:
-    """The number of layers L of a dict holding {prefix}W1, {prefix}b1, …, {prefix}WL, {prefix}bL."""
-    L = 0
-    while f"{prefix}W{L + 1}" in mapping and f"{prefix}b{L + 1}" in mapping:
-        L += 1
-    if L == 0:
-        raise ValueError(f"expected keys {prefix}W1, {prefix}b1, …; got {sorted(mapping)!r:.80}")
-    return L
-
-
 def dictionary_to_vector(parameters):
     """Every W1, b1, W2, b2, … flattened in C order into one column θ (n, 1), and the key each
     entry came from (a list of n names). Returns (theta, keys)."""
     columns, keys = [], []
-    for l in range(1, _layers(parameters) + 1):
+    for l in range(1, layers(parameters) + 1):
         for name in (f"W{l}", f"b{l}"):
             column = np.reshape(parameters[name], (-1, 1))
             columns.append(column)
@@ -97,7 +78,7 @@ def vector_to_dictionary(theta, layer_dims=COURSE_LAYER_DIMS):
 
 def gradients_to_vector(gradients):
     """dW1, db1, dW2, db2, … flattened in C order into one column (n, 1), in θ's order."""
-    L = _layers(gradients, "d")
+    L = layers(gradients, "d")
     columns = [np.reshape(gradients[f"d{p}{l}"], (-1, 1)) for l in range(1, L + 1) for p in "Wb"]
     return np.concatenate(columns, axis=0)
 
@@ -129,41 +110,17 @@ def gradient_check(x, theta, epsilon=1e-7, print_msg=False):
 
 
 def forward_propagation_n(X, Y, parameters):
-    """The 3-layer net's forward pass and cost. Returns (cost, cache) with the course's cache
-    (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3)."""
-    m = X.shape[1]
-    W1, b1 = parameters["W1"], parameters["b1"]
-    W2, b2 = parameters["W2"], parameters["b2"]
-    W3, b3 = parameters["W3"], parameters["b3"]
-    Z1 = np.dot(W1, X) + b1
-    A1 = relu(Z1)
-    Z2 = np.dot(W2, A1) + b2
-    A2 = relu(Z2)
-    Z3 = np.dot(W3, A2) + b3
-    A3 = sigmoid(Z3)
-    losses = np.multiply(-np.log(A3), Y) + np.multiply(-np.log(1 - A3), 1 - Y)
-    cost = 1.0 / m * np.sum(losses)
-    return cost, (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3)
+    """The 3-layer net's forward pass and cost J = (1/m)·Σ loss. Returns (cost, cache) with the
+    course's cache (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3)."""
+    A3, cache = forward3(X, parameters)
+    return 1.0 / X.shape[1] * cross_entropy_sum(A3, Y), cache
 
 
 def backward_propagation_n(X, Y, cache):
     """The 3-layer net's backward pass: dZ3 = A3 − Y, dW_l = (1/m)·dZ_l·A_{l−1}ᵀ,
     db_l = (1/m)·Σ dZ_l, dA_{l−1} = W_lᵀ·dZ_l, dZ_l = dA_l·[A_l > 0]. Returns the dict
     dZ3, dW3, db3, dA2, dZ2, dW2, db2, dA1, dZ1, dW1, db1."""
-    m = X.shape[1]
-    (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3) = cache
-    gradients = {}
-    dZ = A3 - Y
-    for l, A_prev, W, A in ((3, A2, W3, A2), (2, A1, W2, A1), (1, X, W1, None)):
-        gradients[f"dZ{l}"] = dZ
-        gradients[f"dW{l}"] = 1.0 / m * np.dot(dZ, A_prev.T)
-        gradients[f"db{l}"] = 1.0 / m * np.sum(dZ, axis=1, keepdims=True)
-        if A is not None:
-            dA = np.dot(W.T, dZ)
-            gradients[f"dA{l - 1}"] = dA
-            dZ = np.multiply(dA, np.int64(A > 0))
-    order = ("dZ3", "dW3", "db3", "dA2", "dZ2", "dW2", "db2", "dA1", "dZ1", "dW1", "db1")
-    return {key: gradients[key] for key in order}
+    return backward3(X, Y, cache, scale_first=False, lower=False)
 
 
 def gradient_check_n(parameters, gradients, X, Y, epsilon=1e-7, print_msg=False):
@@ -172,7 +129,7 @@ def gradient_check_n(parameters, gradients, X, Y, epsilon=1e-7, print_msg=False)
     course's verdict when ``print_msg``."""
     parameters_values, _ = dictionary_to_vector(parameters)
     grad = gradients_to_vector(gradients)
-    L = _layers(parameters)
+    L = layers(parameters)
     dims = [parameters["W1"].shape[1], *(parameters[f"W{l}"].shape[0] for l in range(1, L + 1))]
     gradapprox = np.zeros((parameters_values.shape[0], 1))
     for i in range(parameters_values.shape[0]):
