@@ -58,3 +58,19 @@ def case_files(tmp_path):
     TMP.root = str(tmp_path)
     yield
     TMP.root = None
+
+
+@pytest.fixture
+def agg_plots():
+    """The course notebooks' plots go to matplotlib's Agg backend, closed after the test; yields
+    pyplot, or None when matplotlib is not installed (the plots are then skipped)."""
+    try:
+        import matplotlib
+    except ImportError:
+        yield None
+        return
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    yield plt
+    plt.close("all")

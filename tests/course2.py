@@ -203,11 +203,13 @@ def backward_propagation(X, Y, caches, lambd=0.0):
     return grads
 
 
-def backward_propagation_with_regularization(X, Y, caches, lambd):
+def backward_propagation_with_regularization(X, Y, caches, lambd, masks=None, keep_prob=1.0):
     """Regularization notebook / reg_utils order: dZ_L = A_L - Y, dW_l = 1/m dZ_l . A_{l-1}^T
-    (+ (lambd/m) W_l when lambd != 0), db_l = 1/m sum(dZ_l); biases are not penalised.
+    (+ (lambd/m) W_l when lambd != 0), db_l = 1/m sum(dZ_l); biases are not penalised. With
+    dropout ``masks`` (exercise 4), each dA_l is multiplied by D_l and divided by keep_prob
+    before the ReLU's derivative.
 
-    With lambd = 0 this is reg_utils' backward_propagation exactly."""
+    With lambd = 0 and no masks this is reg_utils' backward_propagation exactly."""
     m = X.shape[1]
     L = len(caches)
     grads = {}
@@ -222,6 +224,9 @@ def backward_propagation_with_regularization(X, Y, caches, lambd):
         grads["db" + str(l)] = 1.0 / m * np.sum(dZ, axis=1, keepdims=True)
         if l > 1:
             dA_prev = np.dot(W.T, dZ)
+            if masks is not None:
+                dA_prev = dA_prev * masks[l - 2]
+                dA_prev = dA_prev / keep_prob
             grads["dA" + str(l - 1)] = dA_prev
             dZ = dA_prev * np.int64(A_prev > 0)
     return grads
@@ -481,4 +486,48 @@ def initialization_model(X, Y, initialization, learning_rate=0.01, num_iteration
             print(f"Cost after iteration {i}: {1.0 / m * np.nansum(terms)}")
         grads = backward_propagation(X, Y, caches)
         parameters = update_parameters_with_gd(parameters, grads, learning_rate)
+    return parameters
+
+
+# --- the Regularization notebook's dropout --------------------------------------------------
+
+
+def forward_propagation_with_dropout(X, parameters, keep_prob=0.5):
+    """The notebook's exercise 3: np.random.seed(1) at every call; after each hidden ReLU,
+    D = np.random.rand(*A.shape) then (D < keep_prob).astype(int), A = A * D, A = A / keep_prob.
+    Returns (AL, caches, masks): caches as forward_propagation's (A_prev, W, b, Z, A) per layer,
+    with A the dropped-out activation; masks the D of each hidden layer."""
+    np.random.seed(1)
+    L = len(parameters) // 2
+    caches, masks = [], []
+    A_prev = X
+    for l in range(1, L + 1):
+        W, b = parameters["W" + str(l)], parameters["b" + str(l)]
+        Z = np.dot(W, A_prev) + b
+        if l < L:
+            A = relu(Z)
+            D = np.random.rand(A.shape[0], A.shape[1])
+            D = (D < keep_prob).astype(int)
+            A = A * D
+            A = A / keep_prob
+            masks.append(D)
+        else:
+            A = sigmoid(Z)
+        caches.append((A_prev, W, b, Z, A))
+        A_prev = A
+    return A_prev, caches, masks
+
+
+def dropout_model(X, Y, keep_prob, learning_rate=0.3, num_iterations=30000):
+    """The Regularization notebook's model with dropout: reg_utils' init (seed 3), then per
+    iteration the reseeded dropout forward, the mean cost, the dropout backward and a gradient
+    step; prints the cost every 10 000 iterations. Returns the parameters."""
+    parameters = initialize_parameters_course([X.shape[0], 20, 3, 1])
+    for i in range(num_iterations):
+        AL, caches, masks = forward_propagation_with_dropout(X, parameters, keep_prob)
+        cost = compute_cost_mean(AL, Y)
+        grads = backward_propagation_with_regularization(X, Y, caches, 0, masks, keep_prob)
+        parameters = update_parameters_with_gd(parameters, grads, learning_rate)
+        if i % 10000 == 0:
+            print(f"Cost after iteration {i}: {cost}")
     return parameters

@@ -10,19 +10,7 @@ from course2 import initialization_model
 
 from fastnn.course2 import initialization as init
 
-
-@pytest.fixture(autouse=True)
-def _plots_off_screen():
-    try:
-        import matplotlib
-    except ImportError:
-        yield
-        return
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    yield
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("agg_plots")
 
 
 def test_the_three_initialisations():

@@ -12,6 +12,8 @@ import pytest
 
 from fastnn.course2 import optimization as opt
 
+pytestmark = pytest.mark.usefixtures("agg_plots")
+
 
 def _params(seed, shapes=((2, 3), (3, 3))):
     """The course's small test cases: W1, b1, W2, b2 then dW1, db1, dW2, db2 from one seed."""
@@ -82,21 +84,6 @@ def test_learning_rate_decays():
     assert opt.schedule_lr_decay(0.5, 2999, 2, time_interval=1000) == 0.5 / 5
 
 
-@pytest.fixture(autouse=True)
-def _plots_off_screen():
-    """The notebook's plots go to matplotlib's Agg backend (when it is installed), closed after."""
-    try:
-        import matplotlib
-    except ImportError:
-        yield None
-        return
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    yield plt
-    plt.close("all")
-
-
 @pytest.fixture(scope="module")
 def moons():
     pytest.importorskip(
@@ -112,7 +99,7 @@ def moons():
      ("gd", 0.1, "schedule"), ("adam", 0.01, "schedule")],
 )  # fmt: skip
 def test_the_notebooks_model_prints_the_transcriptions_numbers(
-    moons, optimizer, lr, decay, _plots_off_screen
+    moons, optimizer, lr, decay, agg_plots
 ):
     X, Y = moons
     assert X.shape == (2, 300) and Y.shape == (1, 300)
@@ -128,7 +115,7 @@ def test_the_notebooks_model_prints_the_transcriptions_numbers(
         got = opt.model(X, Y, dims, optimizer, learning_rate=lr, **kw)
         got_p = opt.predict(X, Y, got)
     assert ours.getvalue() == theirs.getvalue()  # epoch costs (every 1000), rates, accuracy
-    plt = _plots_off_screen
+    plt = agg_plots
     if plt is not None:  # the cost every 100 epochs, plotted as the notebook does
         (line,) = plt.gca().get_lines()
         assert len(line.get_ydata()) == 50 and plt.gca().get_xlabel() == "epochs (per 100)"

@@ -3,6 +3,9 @@ with the notebook's function names, signatures, return values and printed messag
 
 - ``fastnn.course2.initialization``: the Initialization notebook and its ``init_utils``; its
   ``model`` trains in the compiled engine.
+- ``fastnn.course2.regularization``: the Regularization notebook and its ``reg_utils`` (L2 and
+  the course's dropout); its ``model`` trains in the compiled engine with L2, and runs the
+  notebook's numpy loop with dropout (its masks are reseeded at every call).
 - ``fastnn.course2.gradient_checking``: the Gradient Checking notebook and its ``gc_utils``
   (``from fastnn.course2.gradient_checking import *``).
 - ``fastnn.course2.optimization``: the Optimization Methods notebook and its ``opt_utils``; its

@@ -38,13 +38,15 @@ def cross_entropy_sum(A3, Y):
     return np.sum(np.multiply(-np.log(A3), Y) + np.multiply(-np.log(1 - A3), 1 - Y))
 
 
-def backward3(X, Y, cache, scale_first: bool, lower: bool):
+def backward3(X, Y, cache, scale_first: bool, lower: bool, dropout=None):
     """The 3-layer net's gradients: dZ3 = A3 − Y, dW_l = (1/m)·dZ_l·A_{l−1}ᵀ,
     db_l = (1/m)·Σ dZ_l, dA_{l−1} = W_lᵀ·dZ_l, dZ_l = dA_l·[A_l > 0], the two courses' helper
     modules differing only in where 1/m goes and in the keys' case: ``scale_first``
-    (opt_utils, reg_utils) takes dZ3 = (1/m)·(A3 − Y) and no 1/m after it, else (gc) each
-    dW and db gets its 1/m; ``lower`` names dz/da lowercase (opt_utils). Returns the dict
-    dZ3, dW3, db3, dA2, dZ2, dW2, db2, dA1, dZ1, dW1, db1 in that order."""
+    (opt_utils, init_utils) takes dZ3 = (1/m)·(A3 − Y) and no 1/m after it, else (gc_utils,
+    reg_utils) each dW and db gets its 1/m; ``lower`` names dz/da lowercase (opt_utils).
+    ``dropout`` = (D1, D2, keep_prob): each dA_l is masked and rescaled, dA_l·D_l / keep_prob,
+    before the ReLU's derivative (the Regularization notebook's inverted dropout). Returns the
+    dict dZ3, dW3, db3, dA2, dZ2, dW2, db2, dA1, dZ1, dW1, db1 in that order."""
     m = X.shape[1]
     (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3) = cache
     z, a = ("dz", "da") if lower else ("dZ", "dA")
@@ -60,6 +62,9 @@ def backward3(X, Y, cache, scale_first: bool, lower: bool):
             grads[f"db{l}"] = 1.0 / m * np.sum(dZ, axis=1, keepdims=True)
         if A is not None:
             dA = np.dot(W.T, dZ)
+            if dropout is not None:
+                dA = dA * dropout[l - 2]
+                dA = dA / dropout[2]
             grads[f"{a}{l - 1}"] = dA
             dZ = np.multiply(dA, np.int64(A > 0))
     order = [f"{z}3", "dW3", "db3", f"{a}2", f"{z}2", "dW2", "db2", f"{a}1", f"{z}1", "dW1", "db1"]
