@@ -727,3 +727,86 @@ def test_weights_and_validation_metrics_are_checked(rng):
     with pytest.raises(ValueError, match="needs validation data and stop_on_plateau"):
         make_spec(layer_dims=[3, 1], m=5, activations=[], output="sigmoid", slope=0.01,
                   learning_rate=0.1, num_epochs=1, validation_metric="accuracy")  # fmt: skip
+
+
+# --------------------------------------------------------------------------- dropout
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", ACTS)
+@pytest.mark.parametrize("output,n_out", OUTPUT_CASES, ids=OUTPUT_IDS)
+@pytest.mark.parametrize(
+    "batch,optimizer,lambd",
+    [(None, "gd", 0.0), (None, "adam", 0.3), (4, "momentum", 0.0), (5, "gd", 0.2)],
+)
+def test_dropout_matches_reference(dtype, activation, output, n_out, batch, optimizer, lambd, rng):
+    """Inverted dropout on both hidden layers (different keep_probs): the engine's masks, drawn
+    in C, and its backward through them equal the reference's numpy draw and formulas, for the
+    fused update, L2, every optimizer, full batch and batches that do not divide m."""
+    m = 11
+    dims = [4, 6, 5, n_out]
+    X = draw(rng, (4, m), dtype)
+    Y = labels(rng, (n_out, m), dtype, output)
+    Ws, bs = net(rng, dims, dtype)
+    s = spec([activation] * 2, output, 0.05, 6, slope=0.1, cost_every=1, mini_batch_size=batch,
+             optimizer=optimizer, lambd=lambd, keep_probs=(0.7, 0.9), seed=5)  # fmt: skip
+    got, want, mine, theirs = run_both(s, X, Y, Ws, bs, optimizer)
+    assert_same_run(got, want, mine, theirs, dtype)
+    plain = run_both(dataclasses.replace(s, keep_probs=()), X, Y, Ws, bs, optimizer)
+    assert not np.allclose(plain[2].theta, mine.theta)  # the masks changed the trajectory
+
+
+def test_dropout_masks_keep_the_share_asked_and_are_new_each_step_and_column():
+    u = reference._dropout_mask(7, 3, 1, 200, 500)
+    assert u.shape == (200, 500) and 0 <= u.min() and u.max() < 1
+    kept = u < 0.8
+    assert abs(kept.mean() - 0.8) < 4 * np.sqrt(0.8 * 0.2 / kept.size)  # binomial, 4σ
+    assert abs(kept[:, 0].mean() - 0.8) < 0.15 and abs(kept[0].mean() - 0.8) < 0.1
+    for other in ((7, 4, 1), (8, 3, 1), (7, 3, 0)):  # another step, seed or layer
+        assert np.mean((reference._dropout_mask(*other, 200, 500) < 0.8) == kept) < 0.75
+    np.testing.assert_array_equal(reference._dropout_mask(7, 3, 1, 200, 500), u)
+
+
+def test_keep_prob_one_is_no_dropout_bit_for_bit(rng):
+    X, Y = draw(rng, (4, 20), np.float64), labels(rng, (1, 20), np.float64)
+    Ws, bs = net(rng, [4, 6, 1], np.float64)
+    s = spec(["tanh"], mini_batch_size=6, num_epochs=3, cost_every=1, optimizer="adam")
+    a, b = state_of(Ws, bs, "adam"), state_of(Ws, bs, "adam")
+    _engine.train(s, X, Y, a)
+    _engine.train(dataclasses.replace(s, keep_probs=(1.0,)), X, Y, b)
+    np.testing.assert_array_equal(a.theta, b.theta)
+
+
+def test_dropout_is_the_same_whatever_the_threads_and_reproducible(rng):
+    """The masks depend on (seed, step, layer, unit, column) only: two fits in two threads at
+    once give the fit run alone."""
+    import threading
+
+    X, Y = draw(rng, (6, 300), np.float64), labels(rng, (1, 300), np.float64)
+    Ws, bs = net(rng, [6, 32, 16, 1], np.float64)
+    s = spec(["relu", "relu"], mini_batch_size=50, num_epochs=4, cost_every=1,
+             keep_probs=(0.5, 0.8), seed=11)  # fmt: skip
+    alone = state_of(Ws, bs)
+    _engine.train(s, X, Y, alone)
+    states = [state_of(Ws, bs) for _ in range(2)]
+    threads = [threading.Thread(target=_engine.train, args=(s, X, Y, st)) for st in states]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for st in states:
+        np.testing.assert_array_equal(st.theta, alone.theta)
+
+
+def test_cost_gradient_with_dropout_uses_the_next_steps_masks(rng):
+    X, Y = draw(rng, (4, 9), np.float64), labels(rng, (1, 9), np.float64)
+    Ws, bs = net(rng, [4, 5, 1], np.float64)
+    s = spec(["tanh"], keep_probs=(0.6,), seed=2, lambd=0.1)
+    st = state_of(Ws, bs)
+    st.t = 4
+    cost, grad = _engine.cost_gradient(s, X, Y, st)
+    want_cost, want_grad = reference.cost_gradient(s, X, Y, st)
+    assert cost == pytest.approx(want_cost, rel=1e-12)
+    np.testing.assert_allclose(grad, want_grad, rtol=1e-10, atol=1e-14)
+    st.t = 5
+    assert _engine.cost_gradient(s, X, Y, st)[0] != cost  # another step, other masks

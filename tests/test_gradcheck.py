@@ -1,6 +1,8 @@
 """fastnn.gradcheck: the engine's gradient against central differences of the engine's cost, for
 every activation × output × dtype, with L2; and that it reports a wrong gradient."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from _helpers import ACTS, DTYPES, OUTPUT_CASES, OUTPUT_IDS, labels
@@ -32,9 +34,9 @@ def test_engine_gradient_passes_the_check(hidden, output, n_out, dtype):
     rng = np.random.default_rng(ACTS.index(hidden) + 10 * OUTPUT_CASES.index((output, n_out)))
     model, X, Y = _model(rng, hidden, output, n_out, dtype)
     before = model._state.theta.copy()
-    for lambd in (0.0, 0.7):
-        difference = fastnn.gradcheck(model, X, Y, lambd=lambd)
-        assert 0 < difference < LIMIT[dtype], (lambd, difference)
+    for lambd, keep_prob in ((0.0, 1.0), (0.7, 1.0), (0.0, [0.6, 0.8]), (0.3, 0.7)):
+        difference = fastnn.gradcheck(model, X, Y, lambd=lambd, keep_prob=keep_prob, seed=4)
+        assert 0 < difference < LIMIT[dtype], (lambd, keep_prob, difference)
     np.testing.assert_array_equal(model._state.theta, before)  # the model is left as it was
 
 
@@ -90,3 +92,21 @@ def test_bad_arguments_raise_clear_errors():
         fastnn.gradcheck(model, X, Y[:, :4])
     with pytest.raises(ValueError, match="lambd"):
         fastnn.gradcheck(model, X, Y, lambd=-1)
+
+
+def test_the_check_under_dropout_is_under_one_fixed_mask(monkeypatch):
+    """Both sides use the masks of the model's next step: a backward pass that forgot the mask
+    (dA not multiplied by D/keep_prob) fails the check."""
+    rng = np.random.default_rng(3)
+    model, X, Y = _model(rng, "tanh", "sigmoid", 1, np.float64)
+    model._state.t = 17
+    assert fastnn.gradcheck(model, X, Y, keep_prob=0.5, seed=9) < _gradcheck.THRESHOLD
+    real = _gradcheck.kernels.cost_gradient
+
+    def maskless_gradient(spec, X, Y, state, sample_weight=None):
+        cost, _ = real(spec, X, Y, state, sample_weight)
+        _, grad = real(dataclasses.replace(spec, keep_probs=()), X, Y, state, sample_weight)
+        return cost, grad
+
+    monkeypatch.setattr(_gradcheck.kernels, "cost_gradient", maskless_gradient)
+    assert fastnn.gradcheck(model, X, Y, keep_prob=0.5, seed=9) > 1e-3

@@ -300,6 +300,25 @@ def test_a_finite_blow_up_raises_and_keeps_the_last_good_parameters():
         ({"warm_start": "yes"}, TypeError, "warm_start"),
         ({"path": "gram", "optimizer": "adam"}, ValueError, "path='gram'"),
         ({"path": "gram", "mini_batch_size": 8}, ValueError, "path='gram'"),
+        ({"path": "gram", "keep_prob": 0.5}, ValueError, "path='gram'"),
+        (
+            {"keep_prob": 0},
+            ValueError,
+            r"keep_prob must be in \(0, 1\] \(the share of units kept\); got 0",
+        ),
+        ({"keep_prob": 1.5}, ValueError, r"keep_prob must be in \(0, 1\]"),
+        ({"keep_prob": float("nan")}, ValueError, r"keep_prob must be in \(0, 1\]"),
+        (
+            {"keep_prob": "half"},
+            TypeError,
+            r"keep_prob must be a number in \(0, 1\] or one per hidden layer; got 'half'",
+        ),
+        (
+            {"keep_prob": [0.5]},
+            ValueError,
+            r"keep_prob needs one value per hidden layer \(2\); got 1",
+        ),
+        ({"keep_prob": [0.5, True]}, TypeError, "keep_prob must hold numbers in"),
     ],
 )
 def test_bad_training_arguments_name_themselves_and_change_nothing(kwargs, error, match):
@@ -456,3 +475,41 @@ def test_num_iterations_and_num_epochs_are_one_count_and_counts_are_bounded():
         TypeError, match=r"validation must be \(X_val, Y_val\) or .*; got a tuple of 1"
     ):
         model.fit(X, Y, validation=(X,))
+
+
+# --- dropout ---------------------------------------------------------------------------------
+
+
+def test_dropout_fits_reproducibly_and_predicts_without_dropout():
+    X, Y = moons()
+    kw = dict(mini_batch_size=64, num_epochs=30, optimizer="adam", keep_prob=[0.8, 0.9])
+    a = Model(DIMS, init="he", seed=3).fit(X, Y, 0.01, seed=4, **kw)
+    b = Model(DIMS, init="he", seed=3).fit(X, Y, 0.01, seed=4, **kw)
+    c = Model(DIMS, init="he", seed=3).fit(X, Y, 0.01, seed=5, **kw)
+    plain = Model(DIMS, init="he", seed=3).fit(X, Y, 0.01, seed=4, **{**kw, "keep_prob": 1.0})
+    for key, value in a.parameters.items():
+        np.testing.assert_array_equal(b.parameters[key], value)
+    assert not np.allclose(c.parameters["W1"], a.parameters["W1"])  # other seed, other masks
+    assert not np.allclose(plain.parameters["W1"], a.parameters["W1"])
+    p = a.parameters  # predict: the plain network, no units dropped, the same every call
+    A1 = np.maximum(p["W1"] @ X + p["b1"], 0)
+    A2 = np.maximum(p["W2"] @ A1 + p["b2"], 0)
+    want = 1 / (1 + np.exp(-(p["W3"] @ A2 + p["b3"])))
+    np.testing.assert_allclose(a.predict_proba(X), want, rtol=1e-12)
+    np.testing.assert_array_equal(a.predict_proba(X), a.predict_proba(X))
+
+
+def test_dropout_with_partial_fit_and_warm_start_goes_on_step_by_step():
+    """The masks follow the step counter: two halves of a run (a warm start, or partial_fit
+    epochs) draw what the whole run draws."""
+    X, Y = moons()
+    kw = dict(mini_batch_size=50, optimizer="momentum", keep_prob=0.7, seed=2)
+    whole = Model(DIMS, init="he", seed=3).fit(X, Y, 0.05, num_epochs=6, **kw)
+    halves = Model(DIMS, init="he", seed=3).fit(X, Y, 0.05, num_epochs=3, **kw)
+    halves.fit(X, Y, 0.05, num_epochs=3, warm_start=True, **kw)
+    steps = Model(DIMS, init="he", seed=3)
+    for _ in range(6):
+        steps.partial_fit(X, Y, 0.05, **kw)
+    for key, value in whole.parameters.items():
+        np.testing.assert_allclose(halves.parameters[key], value, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(steps.parameters[key], value, rtol=1e-12, atol=1e-15)

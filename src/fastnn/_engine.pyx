@@ -28,7 +28,7 @@ from cpython.exc cimport PyErr_CheckSignals
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_RawFree, PyMem_RawRealloc
 from cython cimport floating
 from libc.math cimport INFINITY, floor, isfinite, pow
-from libc.stdint cimport int32_t, int64_t, uint32_t
+from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
@@ -44,6 +44,8 @@ from fastnn._rows cimport (
     FNN_DECAY_SCHEDULED,
     backward_from_A,
     bias_activation,
+    dropout,
+    dropout_backward,
     fnn_exp,
     gather,
     optimizer_step,
@@ -86,6 +88,9 @@ cdef struct Net:
     void** A              # A[l]: activations of hidden layer l+1, (dims[l+1], cols)
     void** D              # D[l]: dA then dZ of layer l+1; for the output Z_L, then dZ_L
     void* db              # scratch: row sums of dZ (fused path)
+    const double* keep    # inverted dropout: keep_prob of each hidden layer (NULL: none)
+    uint64_t drop_seed    # the masks' seed (the fit's) and step (the step being computed):
+    uint64_t drop_step    # fnn_random.h draws each unit's mask from them, forward and back
 
 cdef struct Spec:
     int optimizer
@@ -176,10 +181,12 @@ cdef struct Outcome:
 # ---------------------------------------------------------------------------------------------
 
 cdef void _forward(Net* net, const floating* X, int ldx, bint x_rowmajor, int m,
-                   floating** outs, int first) noexcept nogil:
+                   floating** outs, int first, bint drop) noexcept nogil:
     """Z[l] = W[l]·A[l-1] + b[l], A[l] = g(Z[l]) into outs[l] (dims[l+1], m), C order, for the
     layers from ``first`` on (first = 1: layer 1's output is already in outs[0]); the output
-    layer's outs[L-1] gets Z_L (no activation: it is fused with the loss)."""
+    layer's outs[L-1] gets Z_L (no activation: it is fused with the loss). ``drop`` (training
+    passes): each hidden layer with net.keep[l] < 1 then gets inverted dropout, A·D/keep_prob,
+    its masks drawn for step net.drop_step."""
     cdef int L = net.L, l, n, k
     cdef const floating* prev = X if first == 0 else outs[0]
     cdef int ld = ldx if first == 0 else m
@@ -191,6 +198,8 @@ cdef void _forward(Net* net, const floating* X, int ldx, bint x_rowmajor, int m,
              rowmajor, <floating>0, outs[l], m, True)
         bias_activation(outs[l], outs[l], <floating*>net.b[l], 1, n, m,
                         net.acts[l] if l < L - 1 else FNN_ACT_LINEAR, <floating>net.slope)
+        if drop and l < L - 1 and net.keep != NULL and net.keep[l] < 1:
+            dropout(outs[l], n, m, net.drop_seed, net.drop_step, l, <floating>net.keep[l])
         prev, ld, rowmajor = outs[l], m, True
 
 
@@ -203,7 +212,7 @@ cdef void _gram_forward(Net* net, floating* Z1, int m, floating** outs) noexcept
         bias_activation(Z1, outs[0], &zero, 0, n, m, net.acts[0], <floating>net.slope)
     else:
         memcpy(outs[0], Z1, <size_t>n * m * sizeof(floating))
-    _forward(net, <const floating*>Z1, m, True, m, outs, 1)
+    _forward(net, <const floating*>Z1, m, True, m, outs, 1, False)
 
 
 cdef double _output(Net* net, const floating* Y, const floating* w, int m,
@@ -257,6 +266,9 @@ cdef void _backward(Net* net, Buffers* buf, const floating* X, int ldx, bint x_r
             for i in range(n):
                 db[i] = row_sum(dz + i * m, m) * inv_m
         else:
+            if net.keep != NULL and net.keep[l] < 1:  # the forward's masks on dA, A back to g(Z)
+                dropout_backward(dz, <floating*>net.A[l], n, m, net.drop_seed, net.drop_step, l,
+                                 <floating>net.keep[l])
             backward_from_A(dz, <floating*>net.A[l], db, n, m, net.acts[l],
                             <floating>net.slope, inv_m)
         if l > 0:
@@ -394,7 +406,7 @@ cdef double _validation_value(Net* net, Spec* spec, Data* d, Buffers* buf,
     while j0 < d.m_val:
         cnt = min(buf.vcols, d.m_val - j0)
         x = Xv + (j0 if d.xv_rowmajor else <Py_ssize_t>j0 * d.ldxv)
-        _forward(net, x, d.ldxv, d.xv_rowmajor, cnt, outs, 0)
+        _forward(net, x, d.ldxv, d.xv_rowmajor, cnt, outs, 0, False)
         Z = outs[net.L - 1]
         if spec.metric == METRIC_COST:
             total += output_layer(Z, Yv + j0, d.m_val, <floating*>NULL, Z, n, cnt, net.output,
@@ -551,7 +563,8 @@ cdef object _run(floating* theta, Net* net, Spec* spec, Data* d, Buffers* buf, O
                     if spec.gram:
                         _gram_forward(net, Z1, m, outs)
                     else:
-                        _forward(net, X, d.ldx, d.x_rowmajor, m, outs, 0)
+                        net.drop_step = out.t + 1
+                        _forward(net, X, d.ldx, d.x_rowmajor, m, outs, 0, True)
                     total = spec.loss_scale * _output(net, Y, w, m, want_cost)
                     if want_cost:
                         cost = (total + _l2_term(spec, theta, buf.n_w)) / norm
@@ -595,7 +608,8 @@ cdef object _run(floating* theta, Net* net, Spec* spec, Data* d, Buffers* buf, O
                         _gather(net, d, X, start, cnt)
                         ld = cnt if d.x_rowmajor else net.dims[0]
                         norm = cnt if w == NULL else _weight_sum(wb, cnt)
-                        _forward(net, Xb, ld, d.x_rowmajor, cnt, outs, 0)
+                        net.drop_step = out.t + 1
+                        _forward(net, Xb, ld, d.x_rowmajor, cnt, outs, 0, True)
                         if w != NULL:
                             # scikit-learn's weighted batch: its loss (Σ w·loss + (λ/2)ΣW²)/Σw
                             # counts cnt times in the epoch's total
@@ -839,9 +853,10 @@ cdef tuple _stream_state(fnn_mt19937* rng, tuple before):
 
 
 cdef void _fill_net(Net* net, void** ptrs, int* dims, int* acts, object spec, object state,
-                    object grad, list As, list Ds, object db) except *:
-    """Point ``net`` at θ (state.theta), the gradient buffer ``grad`` (None: none) and the
-    workspace; ptrs holds at least 6·L pointers."""
+                    object grad, list As, list Ds, object db, object keep) except *:
+    """Point ``net`` at θ (state.theta), the gradient buffer ``grad`` (None: none), the
+    workspace and the hidden layers' keep_prob (``keep``: float64 (L−1,) from _keep_probs, or
+    None); ptrs holds at least 6·L pointers."""
     cdef int l, L = len(As)
     cdef Py_ssize_t item = state.theta.itemsize
     W_at, b_at = theta_layout(state.layer_dims)
@@ -864,6 +879,15 @@ cdef void _fill_net(Net* net, void** ptrs, int* dims, int* acts, object spec, ob
         net.A[l] = _ptr(As[l])
         net.D[l] = _ptr(Ds[l])
     net.db = _ptr(db)
+    net.keep = <const double*>_ptr(keep)
+    net.drop_seed = <uint64_t>spec.seed
+    net.drop_step = state.t + 1
+
+
+def _keep_probs(spec):
+    """The hidden layers' keep_prob as float64 (L−1,), or None without dropout."""
+    keep = tuple(getattr(spec, "keep_probs", ()) or ())
+    return np.array(keep, dtype=np.float64) if any(k < 1 for k in keep) else None
 
 
 def _checked_operands(name, spec, X, Y, state):
@@ -901,6 +925,7 @@ def cost_gradient(spec, X, Y, state, sample_weight=None):
     cdef int ld
     cdef bint rowmajor = array_operand(X, &ld)
     cdef double total, norm
+    keep = _keep_probs(spec)  # alive while net.keep points into it
     cdef void** ptrs = <void**>PyMem_Malloc(6 * L * sizeof(void*))
     if ptrs == NULL:
         raise MemoryError()
@@ -908,7 +933,7 @@ def cost_gradient(spec, X, Y, state, sample_weight=None):
         memset(&net, 0, sizeof(Net))
         memset(&buf, 0, sizeof(Buffers))
         _fill_net(&net, ptrs, &dims_mv[0], &acts_mv[0], spec, state, grad, As, Ds,
-                  np.empty(max(dims[1:]), dtype))
+                  np.empty(max(dims[1:]), dtype), keep)
         if dtype == np.float32:
             total = _cost_gradient[float](<const float*>_ptr(X), ld, rowmajor, m, <const float*>_ptr(Y),
                                    <const float*>_ptr(w), &net, &buf, spec.loss_scale, &norm)
@@ -930,7 +955,7 @@ cdef double _cost_gradient(const floating* X, int ldx, bint rowmajor, int m,
     """One forward and backward pass over all of X into the gradient buffers: returns
     loss_scale·Σ loss, and the normaliser n in norm."""
     norm[0] = _weight_sum(w, m)
-    _forward(net, X, ldx, rowmajor, m, <floating**>net.A, 0)
+    _forward(net, X, ldx, rowmajor, m, <floating**>net.A, 0, True)
     cdef double total = loss_scale * _output(net, Y, w, m, True)
     _backward(net, buf, X, ldx, rowmajor, m, norm[0], 0.0, 1.0, False)
     return total
@@ -958,9 +983,10 @@ def train(spec, X, Y, state, callback=None, validation=None, sample_weight=None)
     batch = spec.mini_batch_size or 0
     cols = min(batch, m) if batch else m
     gram = bool(spec.gram)
-    if gram and (batch or not spec.fused or validation is not None):
-        raise ValueError("train: the Gram path is for full-batch gradient descent without L2 "
-                         "or validation")
+    keep = _keep_probs(spec)  # alive while net.keep points into it
+    if gram and (batch or not spec.fused or validation is not None or keep is not None):
+        raise ValueError("train: the Gram path is for full-batch gradient descent without L2, "
+                         "validation or dropout")
     opt = OPTIMIZERS[spec.optimizer]
     if state.optimizer != spec.optimizer or len(state.opt_state) != opt.n_state:
         raise ValueError(f"train: the state belongs to optimizer {state.optimizer!r}, "
@@ -1033,7 +1059,7 @@ def train(spec, X, Y, state, callback=None, validation=None, sample_weight=None)
         raise MemoryError()
     cdef int l, ld
     try:
-        _fill_net(&net, ptrs, &dims_mv[0], &acts_mv[0], spec, state, grad, As, Ds, db)
+        _fill_net(&net, ptrs, &dims_mv[0], &acts_mv[0], spec, state, grad, As, Ds, db, keep)
         buf.vouts = ptrs + 6 * net.L
         for l in range(L):
             buf.vouts[l] = _ptr(VA if l % 2 == 0 else VB)

@@ -48,8 +48,15 @@ def report(difference: np.float64, print_msg: bool) -> np.float64:
 
 
 def gradcheck(
-    model, X, Y, epsilon: float = 1e-7, lambd: float = 0.0, print_msg: bool = False
-) -> float:
+    model,
+    X,
+    Y,
+    epsilon: float = 1e-7,
+    lambd: float = 0.0,
+    keep_prob=1.0,
+    seed: int = 0,
+    print_msg: bool = False,
+) -> np.float64:
     """Check ``model``'s compiled backward pass on (X, Y): the relative difference between the
     engine's gradient of the full-batch cost
 
@@ -57,14 +64,18 @@ def gradcheck(
 
     (the cost ``Model.fit`` minimises, with ``lambd`` = λ) and its central differences
     (J(θ + ε·e_i) − J(θ − ε·e_i)) / 2ε over every parameter, W1, b1, …, WL, bL. Both come from
-    the engine (``cost_gradient``); the differences always in float64 (ε = 1e-7 is below
-    float32's resolution), the gradient in the model's dtype, so a float32 model's difference
-    carries float32 rounding (about 1e-7 to 1e-5; float64: about 1e-9 to 1e-7, larger where a
-    ReLU's kink lies within ε of some Z: zero biases with a dead unit put z = 0 exactly, where
-    the differences see half the slope, and the check fails with a right gradient). X (n_x, m) and Y as ``Model.fit`` takes them; with
-    ``standardize`` the model's fitted statistics apply. Costs 2·(number of parameters) passes
-    over X: meant for small models and a few examples. The model is not changed. Prints the
-    course's verdict when ``print_msg``; returns the difference.
+    the engine (``cost_gradient``). With ``keep_prob`` < 1 (one number, or one per hidden
+    layer) the check runs under one fixed dropout mask, the one ``Model.fit(keep_prob=...,
+    seed=seed)`` would draw at the model's next step, in the gradient and in every difference
+    alike. The differences are always computed in float64 (ε = 1e-7 is below float32's
+    resolution), the gradient in the model's dtype, so a float32 model's difference carries
+    float32 rounding (about 1e-8 to 1e-6; float64: about 1e-9 to 1e-7, larger where a ReLU's
+    kink lies within ε of some Z: zero biases with a dead unit put z = 0 exactly, where the
+    differences see half the slope, and the check fails with a right gradient). X (n_x, m)
+    and Y as ``Model.fit`` takes them; with ``standardize`` the model's fitted statistics
+    apply. Costs 2·(number of parameters) passes over X: meant for small models and a few
+    examples. The model is not changed. Prints the course's verdict when ``print_msg``;
+    returns the difference.
     """
     epsilon = check_positive(epsilon, "epsilon")
     X = model._inputs(X)
@@ -79,10 +90,13 @@ def gradcheck(
         learning_rate=1.0,
         num_epochs=1,
         lambd=lambd,
+        keep_prob=keep_prob,
+        seed=seed,
     )
     _, grad = kernels.cost_gradient(spec, X, Y, model._state)
     probe = TrainState(model.layer_dims, np.float64)
     probe.theta[...] = model._state.theta
+    probe.t = model._state.t  # the same step: the same dropout masks
     X64, Y64 = X.astype(np.float64), Y.astype(np.float64)
     theta = probe.theta.copy()
     gradapprox = np.empty_like(theta)

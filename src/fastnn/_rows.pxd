@@ -3,7 +3,7 @@
 that the kernels and the training engine call. Every wrapper is ``noexcept nogil`` and works
 on raw C-ordered (n, m) blocks: row i at offset i·m."""
 
-from libc.stdint cimport int32_t
+from libc.stdint cimport int32_t, uint64_t
 
 
 cdef extern from "fnn_ids.h":
@@ -44,6 +44,11 @@ cdef extern from "fnn_rows.h":
                            float) noexcept nogil
     double fnn_back_a_row_d(double*, const double*, Py_ssize_t, int, double) noexcept nogil
     float fnn_back_a_row_f(float*, const float*, Py_ssize_t, int, float) noexcept nogil
+    void fnn_dropout_row_d(double*, Py_ssize_t, uint64_t, double) noexcept nogil
+    void fnn_dropout_row_f(float*, Py_ssize_t, uint64_t, float) noexcept nogil
+    void fnn_dropout_back_row_d(double*, double*, Py_ssize_t, uint64_t, double) noexcept nogil
+    void fnn_dropout_back_row_f(float*, float*, Py_ssize_t, uint64_t, float) noexcept nogil
+    uint64_t fnn_dropout_key(uint64_t, uint64_t, int, int) noexcept nogil
     int fnn_all_finite_d(const double*, Py_ssize_t) noexcept nogil
     int fnn_all_finite_f(const float*, Py_ssize_t) noexcept nogil
     double fnn_row_sum_d(const double*, Py_ssize_t) noexcept nogil
@@ -129,6 +134,33 @@ cdef inline void backward_from_A(floating* dZ, const floating* A, floating* db, 
             db[i] = fnn_back_a_row_f(dZ + i * m, A + i * m, m, act, slope) * inv_m
         else:
             db[i] = fnn_back_a_row_d(dZ + i * m, A + i * m, m, act, slope) * inv_m
+
+
+cdef inline void dropout(floating* A, Py_ssize_t n, Py_ssize_t m, uint64_t seed, uint64_t t,
+                         int layer, floating keep) noexcept nogil:
+    """Inverted dropout in place on hidden layer ``layer``'s (n, m) activations at step t:
+    kept units (fnn_random.h's counter-based draw below ``keep``) become A / keep, the others 0."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        if floating is float:
+            fnn_dropout_row_f(A + i * m, m, fnn_dropout_key(seed, t, layer, <int>i), keep)
+        else:
+            fnn_dropout_row_d(A + i * m, m, fnn_dropout_key(seed, t, layer, <int>i), keep)
+
+
+cdef inline void dropout_backward(floating* dA, floating* A, Py_ssize_t n, Py_ssize_t m,
+                                  uint64_t seed, uint64_t t, int layer,
+                                  floating keep) noexcept nogil:
+    """The same masks on dA (kept: dA / keep, dropped: 0), and A back to the activation g(Z)
+    of the kept units (A·keep), before g'(Z) is read off it."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        if floating is float:
+            fnn_dropout_back_row_f(dA + i * m, A + i * m, m,
+                                   fnn_dropout_key(seed, t, layer, <int>i), keep)
+        else:
+            fnn_dropout_back_row_d(dA + i * m, A + i * m, m,
+                                   fnn_dropout_key(seed, t, layer, <int>i), keep)
 
 
 cdef inline floating row_sum(const floating* x, Py_ssize_t m) noexcept nogil:

@@ -103,6 +103,9 @@ class TrainSpec:
     # what validation data measures: "cost" (the mean loss, no L2), "accuracy" or "r2" (the
     # scores scikit-learn's early_stopping watches, through stop_on_plateau)
     validation_metric: str = "cost"
+    # inverted dropout: the keep_prob of each hidden layer (() or all 1: none); masks are drawn
+    # per step from (seed, step, layer, unit, column) by fnn_random.h's counter-based generator
+    keep_probs: tuple[float, ...] = ()
     gram: bool = False  # full-batch gd without L2 or validation: layer 1 through XᵀX
     divergence_factor: float = DIVERGENCE_FACTOR
 

@@ -102,6 +102,7 @@ def make_spec(
     validation_metric="cost",
     divergence_factor=DIVERGENCE_FACTOR,
     path="auto",
+    keep_prob=1.0,
 ) -> TrainSpec:
     """Check every training argument and pack them into a TrainSpec; ``m`` is the number of
     training examples, ``epoch0`` the epoch the run starts at (a warm start's)."""
@@ -171,11 +172,15 @@ def make_spec(
             "early stopping in full-batch training checks the validation cost at each recorded "
             "iteration: cost_every must be > 0"
         )
-    gram_allowed = mini_batch_size is None and opt.fusable and lambd == 0 and not validating
+    keep_probs = check_keep_prob(keep_prob, len(layer_dims) - 2)
+    dropout = any(k < 1 for k in keep_probs)
+    gram_allowed = (
+        mini_batch_size is None and opt.fusable and lambd == 0 and not validating and not dropout
+    )
     if path == "gram" and not gram_allowed:
         raise ValueError(
             "path='gram' is for full-batch gradient descent (mini_batch_size=None, "
-            "optimizer='gd') without L2 (lambd=0) or validation"
+            "optimizer='gd') without L2 (lambd=0), validation or dropout (keep_prob=1)"
         )
     if path == "auto":
         from fastnn._engine import gram_is_cheaper
@@ -211,7 +216,37 @@ def make_spec(
         validation_metric=validation_metric,
         gram=gram,
         divergence_factor=float(divergence_factor),
+        keep_probs=keep_probs if dropout else (),
     )
+
+
+def check_keep_prob(keep_prob, n_hidden: int) -> tuple[float, ...]:
+    """Inverted dropout's keep_prob: one number for every hidden layer, or one per hidden
+    layer, each in (0, 1]; returns one per hidden layer."""
+    scalar = isinstance(keep_prob, numbers.Real) and not isinstance(keep_prob, bool)
+    values = [keep_prob] * max(n_hidden, 1) if scalar else keep_prob
+    try:
+        if isinstance(values, (str, bytes)):
+            raise TypeError
+        values = list(values)
+    except TypeError:
+        raise TypeError(
+            f"keep_prob must be a number in (0, 1] or one per hidden layer; got {keep_prob!r}"
+        ) from None
+    if not scalar and len(values) != n_hidden:
+        raise ValueError(
+            f"keep_prob needs one value per hidden layer ({n_hidden}); got {len(values)}"
+        )
+    for k in values:
+        if isinstance(k, bool) or not isinstance(k, numbers.Real):
+            raise TypeError(f"keep_prob must hold numbers in (0, 1]; got {k!r}")
+        if not 0 < k <= 1:
+            raise ValueError(f"keep_prob must be in (0, 1] (the share of units kept); got {k!r}")
+    if n_hidden == 0 and keep_prob != 1:
+        raise ValueError(
+            f"keep_prob drops hidden units; this network has no hidden layer; got {keep_prob!r}"
+        )
+    return tuple(float(k) for k in values[:n_hidden])
 
 
 def _columns(X: np.ndarray, idx: np.ndarray) -> np.ndarray:

@@ -54,6 +54,7 @@ FORMAT_VERSION = 1
 
 #: The training options that fit and partial_fit pass through to fastnn._training.make_spec.
 _OPTIONS = (
+    "keep_prob",
     "mini_batch_size",
     "seed",
     "optimizer",
@@ -332,6 +333,7 @@ class Model:
         decay_rate: float = 1.0,
         time_interval: int = 1000,
         lambd: float = 0.0,
+        keep_prob: float | Sequence[float] = 1.0,
         validation: tuple | None = None,
         validation_fraction: float | None = None,
         n_iter_no_change: int = 10,
@@ -367,7 +369,16 @@ class Model:
         v̂ = v/(1 − β1ᵗ), ŝ = s/(1 − β2ᵗ); ``"sklearn_adam"``: scikit-learn's form of it,
         W ← W − α_t·v/(√s + ε) with α_t = α·√(1 − β2ᵗ)/(1 − β1ᵗ). The same for every b.
         ``lambd`` > 0 adds L2: J += (λ/2m)·Σ‖W[l]‖², dW += (λ/m)·W (biases not penalised; m the
-        batch's size). ``decay``: after epoch i (0-based) the rate becomes
+        batch's size). ``keep_prob`` < 1 (one number, or one per hidden layer) trains with
+        inverted dropout: each step keeps each hidden unit of each example with probability
+        keep_prob, A ← A·D/keep_prob, and backpropagates through the same mask
+        (dA ← dA·D/keep_prob). The masks come from a counter-based generator keyed by
+        (seed, step, layer, unit, column in the batch): a fit is reproducible, and independent
+        of threads. Training costs are those of the dropped-out network (as the course's);
+        validation, predict and score never drop units. (The course's
+        forward_propagation_with_dropout reseeds numpy at every call, so its masks repeat each
+        iteration; fastnn.course2.regularization reproduces that, this does not.) ``decay``:
+        after epoch i (0-based) the rate becomes
         α0/(1 + decay_rate·i) (``"inverse"``, the course's update_lr),
         α0/(1 + decay_rate·⌊i/time_interval⌋) (``"scheduled"``, schedule_lr_decay) or
         ``decay(learning_rate, i, decay_rate)`` for a function, asked for when epoch i + 1
@@ -465,6 +476,7 @@ class Model:
         decay_rate: float = 1.0,
         time_interval: int = 1000,
         lambd: float = 0.0,
+        keep_prob: float | Sequence[float] = 1.0,
         divergence_factor: float = DIVERGENCE_FACTOR,
         print_cost: bool = False,
         callback: Callable[[int, float], object] | None = None,

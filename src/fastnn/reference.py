@@ -94,15 +94,48 @@ def _rate(spec, epoch: int) -> float:
     return value
 
 
-def _loss_and_gradient(spec, Ws, bs, X, Y, grad_W, grad_b, w=None):
+_MIX = (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB)
+
+
+def _mix64(x):
+    """SplitMix64's finaliser on uint64 arrays (wrapping arithmetic), as fnn_random.h's."""
+    x = x + np.uint64(_MIX[0])
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(_MIX[1])
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(_MIX[2])
+    return x ^ (x >> np.uint64(31))
+
+
+def _dropout_mask(seed, step, layer, n, m):
+    """The engine's dropout draw for hidden layer ``layer`` (0-based) at training step ``step``:
+    u[i, j] = (mix(key_i + j) >> 11)·2⁻⁵³ with key_i = mix(mix(mix(seed) ^ step) ^ (layer << 32
+    | i)); returns u (n, m) in [0, 1), float64 (fnn_random.h)."""
+    with np.errstate(over="ignore"):
+        k = _mix64(_mix64(np.array([seed], dtype=np.uint64)) ^ np.uint64(step))
+        rows = (np.uint64(layer) << np.uint64(32)) | np.arange(n, dtype=np.uint64)
+        keys = _mix64(k ^ rows)
+        h = _mix64(keys[:, None] + np.arange(m, dtype=np.uint64)[None, :])
+    return (h >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+def _loss_and_gradient(spec, Ws, bs, X, Y, grad_W, grad_b, w=None, step=0):
     """One forward and backward pass over the columns of X: returns Σ loss and writes
     dW[l] = (1/m) dZ·A_prevᵀ and db[l] = (1/m) Σ_cols dZ into grad_W / grad_b. With sample
-    weights w (m,): Σ_j w_j·loss_j, dZ[:, j] scaled by w_j, and Σ w in place of m."""
+    weights w (m,): Σ_j w_j·loss_j, dZ[:, j] scaled by w_j, and Σ w in place of m. With
+    spec.keep_probs (inverted dropout), hidden layer l keeps the units whose draw for training
+    step ``step`` is below keep_prob: A ← A/keep_prob there and 0 elsewhere, and dA the same."""
     L = len(Ws)
     m = X.shape[1] if w is None else float(np.sum(w, dtype=np.float64))
-    As, Zs = [X], []
+    As, Zs, masks = [X], [], []
+    keep = spec.keep_probs
     for l in range(L - 1):
         A, Z = dense_forward(As[-1], Ws[l], bs[l], spec.activations[l], spec.slope)
+        if keep and keep[l] < 1:
+            kp = A.dtype.type(keep[l])
+            kept = _dropout_mask(spec.seed, step, l, *A.shape) < float(kp)
+            A = np.where(kept, A / kp, 0).astype(A.dtype)
+            masks.append((kept, kp))
+        else:
+            masks.append(None)
         As.append(A)
         Zs.append(Z)
     ZL = np.dot(Ws[-1], As[-1]) + bs[-1]
@@ -119,6 +152,9 @@ def _loss_and_gradient(spec, Ws, bs, X, Y, grad_W, grad_b, w=None):
         grad_b[l][...] = 1.0 / m * np.sum(dZ, axis=1, keepdims=True)
         if l > 0:
             dA = np.dot(Ws[l].T, dZ)
+            if masks[l - 1] is not None:
+                kept, kp = masks[l - 1]
+                dA = np.where(kept, dA / kp, 0).astype(dA.dtype)
             dZ = dA * get_activation(spec.activations[l - 1]).derivative(Zs[l - 1], spec.slope)
     return loss
 
@@ -197,7 +233,7 @@ def train(spec, X, Y, state, callback=None, validation=None, sample_weight=None)
     def step(Xb, Yb, want_cost, wb=None):
         """One batch: Σ loss (+ (λ/2)ΣW² when want_cost) at the current θ, then the update;
         with sample weights, cnt·(Σ w·loss + (λ/2)ΣW²)/Σw."""
-        total = _loss_and_gradient(spec, Ws, bs, Xb, Yb, grad_W, grad_b, wb)
+        total = _loss_and_gradient(spec, Ws, bs, Xb, Yb, grad_W, grad_b, wb, state.t + 1)
         norm = Xb.shape[1] if wb is None else float(np.sum(wb, dtype=np.float64))
         if (want_cost or wb is not None) and lambd:
             total += _l2_term(lambd, state)
@@ -268,7 +304,7 @@ def train(spec, X, Y, state, callback=None, validation=None, sample_weight=None)
                 lr = _rate(spec, E - 1)  # epoch E > 0 runs at the rate after epoch E − 1
             if not spec.mini_batch_size:
                 # the full-batch cost is that of the parameters before the step
-                total = _loss_and_gradient(spec, Ws, bs, X, Y, grad_W, grad_b, w_all)
+                total = _loss_and_gradient(spec, Ws, bs, X, Y, grad_W, grad_b, w_all, state.t + 1)
                 if want_cost:
                     if lambd:
                         total += _l2_term(lambd, state)
@@ -337,7 +373,9 @@ def cost_gradient(spec, X, Y, state, sample_weight=None):
     (λ/2)·Σ‖W‖²)/n and its gradient laid out like θ, n = m or Σ sample_weight."""
     grad = np.zeros_like(state.theta)
     grad_W, grad_b = _views(grad, state)
-    total = _loss_and_gradient(spec, state.W, state.b, X, Y, grad_W, grad_b, sample_weight)
+    total = _loss_and_gradient(
+        spec, state.W, state.b, X, Y, grad_W, grad_b, sample_weight, state.t + 1
+    )
     n = X.shape[1] if sample_weight is None else float(np.sum(sample_weight, dtype=np.float64))
     if spec.lambd:
         grad[: state.n_w] += spec.lambd / n * state.theta[: state.n_w]

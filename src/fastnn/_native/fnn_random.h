@@ -141,4 +141,30 @@ static inline void fnn_legacy_permutation_i32(fnn_mt19937 *st, int32_t *perm,
     }
 }
 
+/* Dropout masks: a counter-based generator, so a mask is a pure function of (seed, step,
+ * layer, unit, column) -- the same whatever the threads or the order the batch is computed in,
+ * and recomputed in the backward pass rather than stored. SplitMix64's finaliser (Steele,
+ * Lea, Flood 2014) mixes a row key, and the row's column j draws
+ * u = (mix(key + j) >> 11) * 2^-53, uniform on [0, 1); the unit is kept when u < keep_prob.
+ * fastnn.reference._dropout_mask computes the same numbers in numpy. */
+static inline uint64_t fnn_mix64(uint64_t x)
+{
+    x += 0x9E3779B97F4A7C15ULL;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+}
+
+/* the key of row i (unit i) of hidden layer `layer` (0-based) at training step t */
+static inline uint64_t fnn_dropout_key(uint64_t seed, uint64_t t, int layer, int i)
+{
+    uint64_t k = fnn_mix64(fnn_mix64(seed) ^ t);
+    return fnn_mix64(k ^ (((uint64_t)(uint32_t)layer << 32) | (uint32_t)i));
+}
+
+static inline double fnn_dropout_u(uint64_t key, int64_t j)
+{
+    return (double)(fnn_mix64(key + (uint64_t)j) >> 11) * 0x1.0p-53;
+}
+
 #endif /* FNN_RANDOM_H */

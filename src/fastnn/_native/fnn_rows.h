@@ -7,6 +7,7 @@
 #include "fnn_config.h"
 #include "fnn_ids.h"
 #include "fnn_math.h"
+#include "fnn_random.h"
 
 #define FNN_CAT_(a, b) a##b
 #define FNN_CAT(a, b) FNN_CAT_(a, b)

@@ -123,6 +123,26 @@ FNN_CLONES FNN_STATIC void FNN_NAME(fnn_out_delta)(FNN_T *Z, const FNN_T *Y, ptr
     }
 }
 
+/* Inverted dropout on one row of a hidden layer's activations (m columns, the row's key from
+   fnn_dropout_key): a kept unit (u < keep) becomes A / keep, a dropped one 0. */
+FNN_CLONES FNN_STATIC void FNN_NAME(fnn_dropout_row)(FNN_T *A, ptrdiff_t m, uint64_t key,
+                                                 FNN_T keep) {
+    ptrdiff_t j;
+    for (j = 0; j < m; j++) A[j] = fnn_dropout_u(key, j) < (double)keep ? A[j] / keep : 0;
+}
+
+/* Its backward on the same row: dA of a kept unit becomes dA / keep and its activation goes
+   back to A·keep (what g'(Z) is read from), a dropped unit's dA becomes 0. */
+FNN_CLONES FNN_STATIC void FNN_NAME(fnn_dropout_back_row)(FNN_T *dA, FNN_T *A, ptrdiff_t m,
+                                                      uint64_t key, FNN_T keep) {
+    ptrdiff_t j;
+    for (j = 0; j < m; j++) {
+        int kept = fnn_dropout_u(key, j) < (double)keep;
+        dA[j] = kept ? dA[j] / keep : 0;
+        A[j] = kept ? A[j] * keep : A[j];
+    }
+}
+
 /* 1 when every x[j] is finite: x - x is exactly 0 then, NaN for NaN and for ±inf */
 FNN_CLONES FNN_STATIC int FNN_NAME(fnn_all_finite)(const FNN_T *x, ptrdiff_t count) {
     ptrdiff_t j;

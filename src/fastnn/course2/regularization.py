@@ -13,8 +13,8 @@ The notebook's net is [n_x, 20, 3, 1] (ReLU, ReLU, sigmoid), initialised with
 
 ``model`` with ``keep_prob=1`` (L2 or nothing) trains in fastnn's compiled engine, full batch,
 its printed costs within about 1e-10 of the notebook's numpy loop. With ``keep_prob < 1`` it
-runs the notebook's own numpy loop: the engine's dropout (issue 10) draws fresh masks, which
-cannot reproduce the course's reseeded ones.
+runs the notebook's own numpy loop: the engine's dropout (``Model.fit(keep_prob=...)``) draws
+new masks every step, which cannot reproduce the course's reseeded ones.
 """
 
 from __future__ import annotations
