@@ -96,7 +96,7 @@ def moons():
 @pytest.mark.parametrize(
     "optimizer,lr,decay",
     [("gd", 0.0007, None), ("momentum", 0.0007, None), ("adam", 0.0007, None),
-     ("gd", 0.1, "schedule"), ("adam", 0.01, "schedule")],
+     ("gd", 0.1, "schedule"), ("momentum", 0.1, "schedule"), ("adam", 0.01, "schedule")],
 )  # fmt: skip
 def test_the_notebooks_model_prints_the_transcriptions_numbers(
     moons, optimizer, lr, decay, agg_plots
