@@ -181,18 +181,20 @@ def test_train_with_the_second_courses_options_matches_in_process_model(capsys, 
         capsys, "train", planar_files["csv"], "--label", "y", "--layers", "4",
         "--activation", "tanh", "--init", "small", "--lr", "0.01", "--mini-batch-size", "64",
         "--epochs", "40", "--optimizer", "adam", "--beta1", "0.8", "--lambd", "0.7",
-        "--decay", "scheduled", "--decay-rate", "1", "--time-interval", "10",
+        "--decay", "scheduled", "--decay-rate", "1", "--time-interval", "10", "--keep-prob", "0.9",
     )  # fmt: skip
     assert code == 0, err
     X, Y = planar_files["X"], planar_files["Y"]
     model = fastnn.Model([2, 4, 1], "tanh", init="small", seed=1)
     model.fit(X, Y, 0.01, mini_batch_size=64, num_epochs=40, optimizer="adam", beta1=0.8,
-              lambd=0.7, decay="scheduled", decay_rate=1, time_interval=10, cost_every=1)  # fmt: skip
+              lambd=0.7, decay="scheduled", decay_rate=1, time_interval=10, cost_every=1,
+              keep_prob=0.9)  # fmt: skip
     assert f"train accuracy: {model.score(X, Y):.4f}" in out
     # ten cost lines, every 4th epoch, each the model's epoch cost
     lines = [line for line in out.splitlines() if line.startswith("Cost after epoch ")]
     assert lines == [f"Cost after epoch {i}: {model.costs_[i]}" for i in range(0, 40, 4)]
     assert "40 epochs of mini-batches of 64" in out and "optimizer adam" in out
+    assert "keep_prob 0.9" in out
 
 
 def test_early_stopping_from_the_command_line(capsys, monkeypatch, tmp_path):
@@ -471,6 +473,8 @@ def test_malformed_data_is_a_one_line_error(capsys, bad_files, name, extra, mess
         (["--beta2", "nan"], "argument --beta2"),
         (["--epsilon", "0"], "argument --epsilon: must be a finite number > 0"),
         (["--lambd", "-0.1"], "argument --lambd"),
+        (["--keep-prob", "0"], "argument --keep-prob: must be a finite number in (0, 1]"),
+        (["--keep-prob", "1.5"], "argument --keep-prob"),
         (["--decay", "exponential"], "argument --decay: invalid choice"),
         (["--decay-rate", "x"], "argument --decay-rate"),
         (["--time-interval", "0"], "argument --time-interval"),

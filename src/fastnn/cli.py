@@ -237,7 +237,7 @@ data files (chosen by extension):
 
 training: full-batch gradient descent by default; --mini-batch-size B trains --epochs epochs
 of the course's shuffled mini-batches (seeded by --seed), --optimizer momentum or adam, --lambd
-adds L2, --decay inverse|scheduled decays the learning rate after each epoch, and
+adds L2, --keep-prob drops hidden units (inverted dropout), --decay inverse|scheduled decays the learning rate after each epoch, and
 --validation-fraction F holds out that share of the data and stops early when its cost has not
 improved by --tol for --n-iter-no-change checks (the best parameters are kept).
 
@@ -348,6 +348,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--lambd", type=_real(0), default=0.0, metavar="L", help="L2 strength λ (default 0)"
+    )
+    train.add_argument(
+        "--keep-prob",
+        type=_real(0, 1, low_open=True),
+        default=1.0,
+        metavar="P",
+        help="inverted dropout: keep each hidden unit with probability P (default 1: none)",
     )
     train.add_argument(
         "--decay",
@@ -763,6 +770,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         "beta2": args.beta2,
         "epsilon": args.epsilon,
         "lambd": args.lambd,
+        "keep_prob": args.keep_prob,
         "decay": args.decay,
         "decay_rate": args.decay_rate,
         "time_interval": args.time_interval,
@@ -779,6 +787,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             how = f"{iterations} epochs of mini-batches of {batch}"
         extras = [f"optimizer {args.optimizer}"] if args.optimizer != "gd" else []
         extras += [f"lambd {args.lambd}"] if args.lambd else []
+        extras += [f"keep_prob {args.keep_prob:g}"] if args.keep_prob < 1 else []
         extras += [f"decay {args.decay} (rate {args.decay_rate})"] if args.decay else []
         if args.validation_fraction:
             extras.append(f"{args.validation_fraction:g} held out for early stopping")
