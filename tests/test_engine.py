@@ -727,6 +727,13 @@ def test_weights_and_validation_metrics_are_checked(rng):
     with pytest.raises(ValueError, match="needs validation data and stop_on_plateau"):
         make_spec(layer_dims=[3, 1], m=5, activations=[], output="sigmoid", slope=0.01,
                   learning_rate=0.1, num_epochs=1, validation_metric="accuracy")  # fmt: skip
+    for output, metric in (("linear", "accuracy"), ("sigmoid", "r2"), ("poisson", "accuracy")):
+        with pytest.raises(ValueError, match=f"validation_metric='{metric}' scores a"):
+            make_spec(layer_dims=[3, 1], m=5, activations=[], output=output, slope=0.01,
+                      learning_rate=0.1, num_epochs=1, validation_metric=metric,
+                      validating=True, stop_on_plateau=True, cost_every=1)  # fmt: skip
+    with pytest.raises(ValueError, match=r"cost_gradient: sample weights must be \(5,\)"):
+        _engine.cost_gradient(spec([]), X, Y, state_of(Ws, bs), np.ones(4))
 
 
 # --------------------------------------------------------------------------- dropout
@@ -765,16 +772,6 @@ def test_dropout_masks_keep_the_share_asked_and_are_new_each_step_and_column():
     for other in ((7, 4, 1), (8, 3, 1), (7, 3, 0)):  # another step, seed or layer
         assert np.mean((reference._dropout_mask(*other, 200, 500) < 0.8) == kept) < 0.75
     np.testing.assert_array_equal(reference._dropout_mask(7, 3, 1, 200, 500), u)
-
-
-def test_keep_prob_one_is_no_dropout_bit_for_bit(rng):
-    X, Y = draw(rng, (4, 20), np.float64), labels(rng, (1, 20), np.float64)
-    Ws, bs = net(rng, [4, 6, 1], np.float64)
-    s = spec(["tanh"], mini_batch_size=6, num_epochs=3, cost_every=1, optimizer="adam")
-    a, b = state_of(Ws, bs, "adam"), state_of(Ws, bs, "adam")
-    _engine.train(s, X, Y, a)
-    _engine.train(dataclasses.replace(s, keep_probs=(1.0,)), X, Y, b)
-    np.testing.assert_array_equal(a.theta, b.theta)
 
 
 def test_dropout_is_the_same_whatever_the_threads_and_reproducible(rng):

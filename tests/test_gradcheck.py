@@ -92,6 +92,12 @@ def test_bad_arguments_raise_clear_errors():
         fastnn.gradcheck(model, X, Y[:, :4])
     with pytest.raises(ValueError, match="lambd"):
         fastnn.gradcheck(model, X, Y, lambd=-1)
+    with pytest.raises(TypeError, match="epsilon must be a number; got True"):
+        fastnn.gradcheck(model, X, Y, epsilon=True)
+    with pytest.raises(TypeError, match="model must be a fastnn.Model; got NoneType"):
+        fastnn.gradcheck(None, X, Y)
+    with pytest.raises(ValueError, match=r"keep_prob must be in \(0, 1\]"):
+        fastnn.gradcheck(model, X, Y, keep_prob=0)
 
 
 def test_the_check_under_dropout_is_under_one_fixed_mask(monkeypatch):

@@ -319,6 +319,7 @@ def test_a_finite_blow_up_raises_and_keeps_the_last_good_parameters():
             r"keep_prob needs one value per hidden layer \(2\); got 1",
         ),
         ({"keep_prob": [0.5, True]}, TypeError, "keep_prob must hold numbers in"),
+        ({"keep_prob": {0.5: 1, 0.6: 2}}, TypeError, "keep_prob must be a number in"),
     ],
 )
 def test_bad_training_arguments_name_themselves_and_change_nothing(kwargs, error, match):
@@ -496,7 +497,6 @@ def test_dropout_fits_reproducibly_and_predicts_without_dropout():
     A2 = np.maximum(p["W2"] @ A1 + p["b2"], 0)
     want = 1 / (1 + np.exp(-(p["W3"] @ A2 + p["b3"])))
     np.testing.assert_allclose(a.predict_proba(X), want, rtol=1e-12)
-    np.testing.assert_array_equal(a.predict_proba(X), a.predict_proba(X))
 
 
 def test_dropout_with_partial_fit_and_warm_start_goes_on_step_by_step():
@@ -513,3 +513,61 @@ def test_dropout_with_partial_fit_and_warm_start_goes_on_step_by_step():
     for key, value in whole.parameters.items():
         np.testing.assert_allclose(halves.parameters[key], value, rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(steps.parameters[key], value, rtol=1e-12, atol=1e-15)
+
+
+def test_the_plateau_rule_on_a_validation_cost_keeps_the_lowest_cost():
+    """With validation data, mini-batches and stop_on_plateau, the default metric "cost" is a
+    loss: the rule stops once it no longer falls, and the model keeps the parameters of the
+    lowest one (a score would be negated; a cost is not)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((5, 400))
+    Y = ((X[0] + X[1] * X[2]) > 0).astype(float).reshape(1, -1)
+    model = Model([5, 16, 1], seed=1, init="he")
+    model.fit(X[:, :300], Y[:, :300], 0.01, num_epochs=200, mini_batch_size=32,
+              optimizer="adam", validation=(X[:, 300:], Y[:, 300:]), stop_on_plateau=True,
+              n_iter_no_change=5, cost_every=1)  # fmt: skip
+    costs = model.validation_costs_
+    assert model.stopped_early_ and 10 < len(costs) < 200
+    assert costs[0] > min(costs) + 0.1  # it learned before it stopped
+    A = model.predict_proba(X[:, 300:])
+    Yv = Y[:, 300:]
+    held_out = -np.mean(Yv * np.log(A) + (1 - Yv) * np.log(1 - A))
+    assert held_out == pytest.approx(min(costs), rel=1e-9)
+
+
+def test_sample_weights_never_take_the_gram_path():
+    """A wide X (n_x > m) takes the Gram path by default; with sample weights it must not (W1
+    is rebuilt there with 1/m, not 1/Σw), so "auto" gives the direct path's weights."""
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((60, 20))
+    Y = (rng.random((1, 20)) > 0.5).astype(float)
+    w = rng.random(20) * 3
+    fits = {
+        path: Model([60, 8, 1], seed=1).fit(X, Y, 0.05, 300, path=path, sample_weight=w)
+        for path in ("auto", "direct")
+    }
+    for key, value in fits["direct"].parameters.items():
+        np.testing.assert_array_equal(fits["auto"].parameters[key], value)
+    with pytest.raises(ValueError, match="path='gram' is for .* or sample weights"):
+        Model([60, 8, 1], seed=1).fit(X, Y, 0.05, 10, path="gram", sample_weight=w)
+
+
+def test_weights_that_sum_to_zero_in_a_batch_or_a_split_raise_and_change_nothing():
+    rng = np.random.default_rng(6)
+    X, y = rng.standard_normal((3, 60)), rng.standard_normal(60)
+    w = np.ones(60)
+    w[:10] = 0  # the first batch of an unshuffled run weighs nothing
+    model = Model([3, 4, 1], output="linear")
+    before = model.parameters
+    with pytest.raises(ValueError, match="all 10 examples of a mini-batch of epoch 0 weigh 0"):
+        model.fit(X, y, 0.1, num_epochs=2, mini_batch_size=10, shuffle=False, sample_weight=w)
+    assert model.costs_ == [] and model.n_iter_ == 0
+    for key, value in before.items():
+        np.testing.assert_array_equal(model.parameters[key], value)
+    held_out = np.sort(np.random.RandomState(1).permutation(60)[:6])  # the split's, seed 1
+    w = np.ones(60)
+    w[held_out] = 0
+    with pytest.raises(
+        ValueError, match="the validation part of the validation_fraction split weighs 0"
+    ):
+        model.fit(X, y, 0.1, num_epochs=2, validation_fraction=0.1, sample_weight=w, seed=1)

@@ -608,6 +608,13 @@ cdef object _run(floating* theta, Net* net, Spec* spec, Data* d, Buffers* buf, O
                         _gather(net, d, X, start, cnt)
                         ld = cnt if d.x_rowmajor else net.dims[0]
                         norm = cnt if w == NULL else _weight_sum(wb, cnt)
+                        if norm == 0:
+                            with gil:
+                                raise ValueError(
+                                    f"sample_weight: all {cnt} examples of a mini-batch of "
+                                    f"epoch {E} weigh 0, so its loss has nothing to be "
+                                    "averaged over (scikit-learn's MLP fails there too); "
+                                    "spread the zero weights out, or use larger batches")
                         net.drop_step = out.t + 1
                         _forward(net, Xb, ld, d.x_rowmajor, cnt, outs, 0, True)
                         if w != NULL:
@@ -642,12 +649,13 @@ cdef object _run(floating* theta, Net* net, Spec* spec, Data* d, Buffers* buf, O
                             stop = out.stopped_early
                     if watch_score:
                         # scikit-learn's early_stopping: its rule on the validation score,
-                        # as a cost (−score), the best θ kept
+                        # as a cost (−score; the validation cost itself), the best θ kept
                         cost_v = _validation_value(net, spec, d, buf, Xv)
                         if not _push(&out.vcosts, &out.n_vcosts, &out.cap_vcosts, cost_v):
                             out.out_of_memory = True
                             break
-                        if _plateau(spec, out, -cost_v, &lr):
+                        if _plateau(spec, out, cost_v if spec.metric == METRIC_COST else -cost_v,
+                                    &lr):
                             _copy(theta, buf.best.theta, buf.n_theta * sizeof(floating), True)
                         stop = out.stopped_early
                     elif spec.early_stopping:
@@ -913,7 +921,7 @@ def cost_gradient(spec, X, Y, state, sample_weight=None):
     BLAS-readable layout, Y (n_L, m) C order, of θ's dtype; spec gives the activations, the
     output, the slope, lambd and loss_scale. Returns (cost, gradient)."""
     dims, L, dtype, m = _checked_operands("cost_gradient", spec, X, Y, state)
-    w = _checked_weights(sample_weight, m, dtype)
+    w = _checked_weights(sample_weight, m, dtype, "cost_gradient")
     As = [np.empty(dims[l + 1] * m, dtype) for l in range(L)]
     Ds = [np.empty(dims[l + 1] * m, dtype) for l in range(L - 1)] + [As[-1]]
     grad = np.empty_like(state.theta)
@@ -961,12 +969,12 @@ cdef double _cost_gradient(const floating* X, int ldx, bint rowmajor, int m,
     return total
 
 
-def _checked_weights(w, Py_ssize_t m, dtype):
+def _checked_weights(w, Py_ssize_t m, dtype, name="train"):
     """Sample weights for the engine: None, or (m,) contiguous of θ's dtype."""
     if w is None:
         return None
     if w.shape != (m,) or w.dtype != dtype or not w.flags.c_contiguous:
-        raise ValueError(f"train: sample weights must be ({m},) contiguous {dtype}; got "
+        raise ValueError(f"{name}: sample weights must be ({m},) contiguous {dtype}; got "
                          f"{w.shape} {w.dtype}")
     return w
 
@@ -984,9 +992,10 @@ def train(spec, X, Y, state, callback=None, validation=None, sample_weight=None)
     cols = min(batch, m) if batch else m
     gram = bool(spec.gram)
     keep = _keep_probs(spec)  # alive while net.keep points into it
-    if gram and (batch or not spec.fused or validation is not None or keep is not None):
+    if gram and (batch or not spec.fused or validation is not None or keep is not None
+                 or sample_weight is not None):
         raise ValueError("train: the Gram path is for full-batch gradient descent without L2, "
-                         "validation or dropout")
+                         "validation, dropout or sample weights")
     opt = OPTIMIZERS[spec.optimizer]
     if state.optimizer != spec.optimizer or len(state.opt_state) != opt.n_state:
         raise ValueError(f"train: the state belongs to optimizer {state.optimizer!r}, "

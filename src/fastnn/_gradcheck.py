@@ -65,9 +65,10 @@ def gradcheck(
     (the cost ``Model.fit`` minimises, with ``lambd`` = λ) and its central differences
     (J(θ + ε·e_i) − J(θ − ε·e_i)) / 2ε over every parameter, W1, b1, …, WL, bL. Both come from
     the engine (``cost_gradient``). With ``keep_prob`` < 1 (one number, or one per hidden
-    layer) the check runs under one fixed dropout mask, the one ``Model.fit(keep_prob=...,
-    seed=seed)`` would draw at the model's next step, in the gradient and in every difference
-    alike. The differences are always computed in float64 (ε = 1e-7 is below float32's
+    layer) the check runs under one fixed dropout mask, in the gradient and in every
+    difference alike: the masks of the model's next training step (step t + 1 of its step
+    counter t) for ``seed``, those a warm-started ``Model.fit(keep_prob=..., seed=seed,
+    warm_start=True)`` would draw first (a plain fit restarts the count at step 1). The differences are always computed in float64 (ε = 1e-7 is below float32's
     resolution), the gradient in the model's dtype, so a float32 model's difference carries
     float32 rounding (about 1e-8 to 1e-6; float64: about 1e-9 to 1e-7, larger where a ReLU's
     kink lies within ε of some Z: zero biases with a dead unit put z = 0 exactly, where the
@@ -77,6 +78,10 @@ def gradcheck(
     examples. The model is not changed. Prints the course's verdict when ``print_msg``;
     returns the difference.
     """
+    from fastnn.model import Model
+
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be a fastnn.Model; got {type(model).__name__}")
     epsilon = check_positive(epsilon, "epsilon")
     X = model._inputs(X)
     m = X.shape[1]

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from fastnn._dispatch import kernels
-from fastnn._registry import DECAYS, OPTIMIZERS, get_output, lookup
+from fastnn._registry import DECAYS, OPTIMIZERS, OUTPUTS, get_output, lookup
 from fastnn._spec import (
     DIVERGENCE_FACTOR,
     VALIDATION_METRICS,
@@ -29,7 +29,16 @@ from fastnn._validation import (
     check_parameters,
 )
 
-__all__ = ["PATHS", "make_spec", "check_seed", "split_validation", "run", "train_parameters"]
+__all__ = [
+    "PATHS",
+    "make_spec",
+    "check_seed",
+    "check_keep_prob",
+    "check_split_weights",
+    "split_validation",
+    "run",
+    "train_parameters",
+]
 
 PATHS = ("auto", "direct", "gram")
 SEED_MAX = 2**32 - 1  # numpy's legacy seeding takes seeds in [0, 2**32 - 1]
@@ -92,6 +101,7 @@ def make_spec(
     seed=0,
     epoch0: int = 0,
     validating: bool = False,
+    weighted: bool = False,
     n_iter_no_change=10,
     tol=1e-4,
     stop_on_plateau=False,
@@ -105,7 +115,9 @@ def make_spec(
     keep_prob=1.0,
 ) -> TrainSpec:
     """Check every training argument and pack them into a TrainSpec; ``m`` is the number of
-    training examples, ``epoch0`` the epoch the run starts at (a warm start's)."""
+    training examples, ``epoch0`` the epoch the run starts at (a warm start's), ``validating``
+    and ``weighted`` whether validation data and sample weights come with the run (neither
+    goes the Gram path)."""
     output = get_output(output, layer_dims[-1]).name
     lr = check_learning_rate(learning_rate)
     num_epochs = check_count(num_epochs, "num_epochs")
@@ -155,6 +167,14 @@ def make_spec(
     if validation_metric not in VALIDATION_METRICS:
         valid = ", ".join(repr(x) for x in VALIDATION_METRICS)
         raise ValueError(f"validation_metric must be one of {valid}; got {validation_metric!r}")
+    scores = {"accuracy": "classifier", "r2": "regression"}
+    if validation_metric in scores and OUTPUTS[output].classifier != (
+        validation_metric == "accuracy"
+    ):
+        raise ValueError(
+            f"validation_metric={validation_metric!r} scores a {scores[validation_metric]} "
+            f"output; output={output!r} is not one"
+        )
     if validation_metric != "cost" and not (validating and stop_on_plateau):
         raise ValueError(
             f"validation_metric={validation_metric!r} is scikit-learn's early_stopping score: it "
@@ -175,12 +195,16 @@ def make_spec(
     keep_probs = check_keep_prob(keep_prob, len(layer_dims) - 2)
     dropout = any(k < 1 for k in keep_probs)
     gram_allowed = (
-        mini_batch_size is None and opt.fusable and lambd == 0 and not validating and not dropout
+        mini_batch_size is None
+        and opt.fusable
+        and lambd == 0
+        and not (validating or dropout or weighted)
     )
     if path == "gram" and not gram_allowed:
         raise ValueError(
             "path='gram' is for full-batch gradient descent (mini_batch_size=None, "
-            "optimizer='gd') without L2 (lambd=0), validation or dropout (keep_prob=1)"
+            "optimizer='gd') without L2 (lambd=0), validation, dropout (keep_prob=1) or "
+            "sample weights"
         )
     if path == "auto":
         from fastnn._engine import gram_is_cheaper
@@ -226,7 +250,7 @@ def check_keep_prob(keep_prob, n_hidden: int) -> tuple[float, ...]:
     scalar = isinstance(keep_prob, numbers.Real) and not isinstance(keep_prob, bool)
     values = [keep_prob] * max(n_hidden, 1) if scalar else keep_prob
     try:
-        if isinstance(values, (str, bytes)):
+        if isinstance(values, (str, bytes, Mapping)):
             raise TypeError
         values = list(values)
     except TypeError:
@@ -242,7 +266,7 @@ def check_keep_prob(keep_prob, n_hidden: int) -> tuple[float, ...]:
             raise TypeError(f"keep_prob must hold numbers in (0, 1]; got {k!r}")
         if not 0 < k <= 1:
             raise ValueError(f"keep_prob must be in (0, 1] (the share of units kept); got {k!r}")
-    if n_hidden == 0 and keep_prob != 1:
+    if n_hidden == 0 and (any(k != 1 for k in values) if scalar else len(values) > 0):
         raise ValueError(
             f"keep_prob drops hidden units; this network has no hidden layer; got {keep_prob!r}"
         )
@@ -273,7 +297,21 @@ def split_validation(X, Y, validation_fraction, seed: int, w=None):
     perm = np.random.RandomState(seed).permutation(m)
     val, train = np.sort(perm[:n_val]), np.sort(perm[n_val:])
     parts = _columns(X, train), _columns(Y, train), _columns(X, val), _columns(Y, val)
-    return (*parts, None, None) if w is None else (*parts, w[val], w[train])
+    if w is None:
+        return (*parts, None, None)
+    check_split_weights(w[train], w[val], "validation_fraction")
+    return (*parts, w[val], w[train])
+
+
+def check_split_weights(w_train, w_val, name: str) -> None:
+    """Both parts of a split of sample weights must weigh something: ValueError naming
+    ``name`` (the split's argument) otherwise."""
+    for part, weights in (("training", w_train), ("validation", w_val)):
+        if weights is not None and not np.sum(weights, dtype=np.float64) > 0:
+            raise ValueError(
+                f"sample_weight: the {part} part of the {name} split weighs 0 (all its "
+                f"{len(weights)} examples have weight 0); nothing to average over there"
+            )
 
 
 def run(

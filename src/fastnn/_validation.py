@@ -216,6 +216,8 @@ def as_sample_weight(w, m: int, dtype: np.dtype, name: str = "sample_weight") ->
 
 def check_positive(value, name: str) -> float:
     """A finite number > 0; TypeError or ValueError naming ``name``."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be a number; got {value!r}")
     try:
         number = float(value)
     except (TypeError, ValueError):

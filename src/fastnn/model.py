@@ -573,6 +573,7 @@ class Model:
             seed=state.seed,
             epoch0=state.epoch,
             validating=val is not None,
+            weighted=w is not None,
             path=r.path,
             shuffle_state=None if r.shuffle_rng is None else r.shuffle_rng.get_state(),
             **options,
@@ -638,8 +639,8 @@ class Model:
 
     def predict(self, X) -> np.ndarray:
         """Predictions: (n_L, m) 0/1 at threshold 0.5 for a sigmoid output; (1, m) class
-        indices (the argmax of each column, ints) for a softmax; (n_L, m) values for a linear
-        or ReLU output."""
+        indices (the argmax of each column, ints) for a softmax; (n_L, m) values for a linear,
+        ReLU or Poisson (exp(z)) output."""
         A = self.forward(X)
         if self.output == "softmax":
             return A.argmax(axis=0).reshape(1, -1)

@@ -341,7 +341,7 @@ def train(spec, X, Y, state, callback=None, validation=None, sample_weight=None)
                 if watch_score:  # scikit-learn's early_stopping
                     score = _validation_value(spec, Ws, bs, *validation)
                     result.validation_costs.append(score)
-                    stop = plateau(-score)
+                    stop = plateau(score if spec.validation_metric == "cost" else -score)
                 elif validation is not None:
                     stop = validate()
             if record and callback is not None:

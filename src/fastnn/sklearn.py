@@ -54,6 +54,7 @@ from fastnn._registry import ACTIVATIONS as _ACTIVATIONS
 from fastnn._registry import INITS as _INITS
 from fastnn._registry import OUTPUTS, check_slope
 from fastnn._spec import theta_layout
+from fastnn._training import check_split_weights as _check_split_weights
 from fastnn._training import make_spec
 from fastnn._validation import as_matrix, as_sample_weight, check_dtype, check_layer_dims
 from fastnn.model import Model
@@ -720,8 +721,9 @@ class _BaseMLP(BaseEstimator):
         )
 
     def _validation_split(self, X, Y, p, rng, sample_weight):
-        """scikit-learn's early_stopping split: train_test_split from ``rng`` (stratified for
-        a single-output classifier), validation_fraction held out. Returns the training X, Y,
+        """scikit-learn's early_stopping split: train_test_split from ``rng`` (stratified for a
+        classifier with one output unit: two classes, as scikit-learn's), validation_fraction
+        held out. Returns the training X, Y,
         sample weights and the engine's (X_val.T, Y_val, w_val)."""
         stratify = None
         if is_classifier(self) and Y.shape[0] == 1:
@@ -737,6 +739,7 @@ class _BaseMLP(BaseEstimator):
                 "The validation set is too small. Increase 'validation_fraction' or the size "
                 "of your dataset."
             )
+        _check_split_weights(w, w_val, "validation_fraction")
         return X, np.ascontiguousarray(Yt.T), w, (X_val.T, np.ascontiguousarray(Yt_val.T), w_val)
 
     # --- inference -----------------------------------------------------------------------------
@@ -890,8 +893,6 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """The output layer's pre-activations: the log-odds of ``classes_[1]`` (n_samples,) for
         two classes, else (n_samples, n_outputs_) (a softmax's logits, or one per label)."""
         z = self._output_values(X)
-        if self.out_activation_ == "exp":
-            z = np.exp(z)
         return z.ravel() if z.shape[1] == 1 else z
 
     def predict_proba(self, X) -> np.ndarray:

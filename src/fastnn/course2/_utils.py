@@ -119,6 +119,15 @@ def backward_propagation(X, Y, cache):
     return backward3(X, Y, cache, scale_first=True, lower=True)
 
 
+def update_parameters(parameters, grads, learning_rate):
+    """init_utils' and reg_utils' gradient descent step: W_l ← W_l − α·dW_l, b_l ← b_l − α·db_l
+    for every layer (new arrays in the same dict, as the course's)."""
+    for l in range(1, layers(parameters) + 1):
+        for p in "Wb":
+            parameters[f"{p}{l}"] = parameters[f"{p}{l}"] - learning_rate * grads[f"d{p}{l}"]
+    return parameters
+
+
 def predict(X, y, parameters):
     """0/1 predictions (1, m) (a3 > 0.5); prints "Accuracy: " and the share right."""
     a3, _ = forward_propagation(X, parameters)

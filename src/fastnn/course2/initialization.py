@@ -23,7 +23,6 @@ import numpy as np
 from fastnn.course2._utils import (  # the helpers the notebooks' utils share
     backward_propagation,
     forward_propagation,
-    layers,
     plot_decision_boundary,
     predict,
     predict_dec,
@@ -31,6 +30,7 @@ from fastnn.course2._utils import (  # the helpers the notebooks' utils share
     relu,
     sigmoid,
     sklearn_dataset,
+    update_parameters,
 )
 from fastnn.model import Model
 
@@ -64,14 +64,6 @@ def compute_loss(a3, Y):
     with np.errstate(divide="ignore", invalid="ignore"):
         losses = np.multiply(-np.log(a3), Y) + np.multiply(-np.log(1 - a3), 1 - Y)
     return 1.0 / m * np.nansum(losses)
-
-
-def update_parameters(parameters, grads, learning_rate):
-    """W_l ← W_l − α·dW_l, b_l ← b_l − α·db_l, in place in the dict's arrays."""
-    for l in range(1, layers(parameters) + 1):
-        parameters[f"W{l}"] -= learning_rate * grads[f"dW{l}"]
-        parameters[f"b{l}"] -= learning_rate * grads[f"db{l}"]
-    return parameters
 
 
 def load_dataset():

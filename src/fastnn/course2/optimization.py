@@ -36,6 +36,7 @@ from fastnn.course2._utils import (  # the helpers the notebooks' utils share
     relu,
     sigmoid,
     sklearn_dataset,
+    update_parameters,
 )
 from fastnn.model import Model
 
@@ -101,10 +102,7 @@ def load_dataset():
 
 def update_parameters_with_gd(parameters, grads, learning_rate):
     """W_l ← W_l − α·dW_l, b_l ← b_l − α·db_l for every layer (new arrays in the same dict)."""
-    for l in range(1, layers(parameters) + 1):
-        for p in "Wb":
-            parameters[f"{p}{l}"] = parameters[f"{p}{l}"] - learning_rate * grads[f"d{p}{l}"]
-    return parameters
+    return update_parameters(parameters, grads, learning_rate)
 
 
 def random_mini_batches(X, Y, mini_batch_size=64, seed=0):

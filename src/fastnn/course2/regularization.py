@@ -31,6 +31,7 @@ from fastnn.course2._utils import (
     pyplot,
     relu,
     sigmoid,
+    update_parameters,
 )
 from fastnn.model import Model
 
@@ -85,14 +86,6 @@ def compute_cost(a3, Y):
     with np.errstate(divide="ignore", invalid="ignore"):
         losses = np.multiply(-np.log(a3), Y) + np.multiply(-np.log(1 - a3), 1 - Y)
     return 1.0 / Y.shape[1] * np.nansum(losses)
-
-
-def update_parameters(parameters, grads, learning_rate):
-    """W_l ← W_l − α·dW_l, b_l ← b_l − α·db_l for every layer."""
-    for l in range(1, layers(parameters) + 1):
-        for p in "Wb":
-            parameters[f"{p}{l}"] = parameters[f"{p}{l}"] - learning_rate * grads[f"d{p}{l}"]
-    return parameters
 
 
 def load_2D_dataset(path="datasets/data.mat"):
