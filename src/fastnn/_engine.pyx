@@ -619,9 +619,10 @@ cdef object _run(floating* theta, Net* net, Spec* spec, Data* d, Buffers* buf, O
                         _forward(net, Xb, ld, d.x_rowmajor, cnt, outs, 0, True)
                         if w != NULL:
                             # scikit-learn's weighted batch: its loss (Σ w·loss + (λ/2)ΣW²)/Σw
-                            # counts cnt times in the epoch's total
+                            # counts cnt times in the epoch's total (the loss is always computed)
                             raw = spec.loss_scale * _output(net, Yb, wb, cnt, True)
-                            total += (raw + _l2_term(spec, theta, buf.n_w)) / norm * cnt
+                            if want_cost:
+                                total += (raw + _l2_term(spec, theta, buf.n_w)) / norm * cnt
                         elif want_cost:
                             total += spec.loss_scale * _output(net, Yb, w, cnt, True)
                             total += _l2_term(spec, theta, buf.n_w)
@@ -894,7 +895,7 @@ cdef void _fill_net(Net* net, void** ptrs, int* dims, int* acts, object spec, ob
 
 def _keep_probs(spec):
     """The hidden layers' keep_prob as float64 (L−1,), or None without dropout."""
-    keep = tuple(getattr(spec, "keep_probs", ()) or ())
+    keep = spec.keep_probs
     return np.array(keep, dtype=np.float64) if any(k < 1 for k in keep) else None
 
 
@@ -944,27 +945,31 @@ def cost_gradient(spec, X, Y, state, sample_weight=None):
                   np.empty(max(dims[1:]), dtype), keep)
         if dtype == np.float32:
             total = _cost_gradient[float](<const float*>_ptr(X), ld, rowmajor, m, <const float*>_ptr(Y),
-                                   <const float*>_ptr(w), &net, &buf, spec.loss_scale, &norm)
+                                   <const float*>_ptr(w), &net, &buf, spec.loss_scale,
+                                   spec.lambd, state.n_w, &norm)
         else:
             total = _cost_gradient[double](<const double*>_ptr(X), ld, rowmajor, m, <const double*>_ptr(Y),
-                                   <const double*>_ptr(w), &net, &buf, spec.loss_scale, &norm)
+                                   <const double*>_ptr(w), &net, &buf, spec.loss_scale,
+                                   spec.lambd, state.n_w, &norm)
     finally:
         PyMem_Free(ptrs)
-    n_w = state.n_w
     if spec.lambd:
-        grad[:n_w] += (spec.lambd / norm) * state.theta[:n_w]
-        total += spec.lambd / 2 * float(np.dot(state.theta[:n_w], state.theta[:n_w]))
+        grad[:state.n_w] += (spec.lambd / norm) * state.theta[:state.n_w]
     return total / norm, grad
 
 
 cdef double _cost_gradient(const floating* X, int ldx, bint rowmajor, int m,
                            const floating* Y, const floating* w, Net* net, Buffers* buf,
-                           double loss_scale, double* norm) noexcept nogil:
+                           double loss_scale, double lambd, Py_ssize_t n_w,
+                           double* norm) noexcept nogil:
     """One forward and backward pass over all of X into the gradient buffers: returns
-    loss_scale·Σ loss, and the normaliser n in norm."""
+    loss_scale·Σ loss + (λ/2)·Σ‖W‖² (the weights θ[:n_w], summed in double as training's L2
+    term), and the normaliser n in norm."""
     norm[0] = _weight_sum(w, m)
     _forward(net, X, ldx, rowmajor, m, <floating**>net.A, 0, True)
     cdef double total = loss_scale * _output(net, Y, w, m, True)
+    if lambd:
+        total += lambd / 2 * sum_sq(<const floating*>net.W[0], n_w)
     _backward(net, buf, X, ldx, rowmajor, m, norm[0], 0.0, 1.0, False)
     return total
 

@@ -235,7 +235,7 @@ def train(spec, X, Y, state, callback=None, validation=None, sample_weight=None)
         with sample weights, cnt·(Σ w·loss + (λ/2)ΣW²)/Σw."""
         total = _loss_and_gradient(spec, Ws, bs, Xb, Yb, grad_W, grad_b, wb, state.t + 1)
         norm = Xb.shape[1] if wb is None else float(np.sum(wb, dtype=np.float64))
-        if (want_cost or wb is not None) and lambd:
+        if want_cost and lambd:
             total += _l2_term(lambd, state)
         if wb is not None:
             total = total / norm * Xb.shape[1]

@@ -554,7 +554,7 @@ class _BaseMLP(BaseEstimator):
         def loss_grad(packed):
             state.theta[order] = packed
             cost, grad = kernels.cost_gradient(spec, Xt, Yc, state, sample_weight)
-            return cost, grad[order].astype(np.float64)
+            return cost, grad[order].astype(np.float64, copy=False)
 
         result = scipy.optimize.minimize(
             loss_grad,
@@ -597,13 +597,9 @@ class _BaseMLP(BaseEstimator):
         validation = None
         if early:
             X, Y, sample_weight, validation = self._validation_split(X, Y, p, rng, sample_weight)
-        if continuing and early:  # as scikit-learn: the rule's best and count go on
-            best = getattr(self, "best_validation_score_", None)
-            model._state.best_loss = -best if best is not None else math.inf
-            model._state.no_improvement = self._no_improvement_count
-        elif continuing:
-            best = getattr(self, "best_loss_", None)
-            model._state.best_loss = best if best is not None else math.inf
+        if continuing:  # as scikit-learn: the rule's best (a loss, or −a score) and count go on
+            best = getattr(self, "best_validation_score_" if early else "best_loss_", None)
+            model._state.best_loss = math.inf if best is None else (-best if early else best)
             model._state.no_improvement = self._no_improvement_count
         # The optimizer: a new one for fit; partial_fit goes on with the last fit's or
         # partial_fit's, its state, its hyperparameters and the rate its schedule left (as
@@ -723,8 +719,8 @@ class _BaseMLP(BaseEstimator):
     def _validation_split(self, X, Y, p, rng, sample_weight):
         """scikit-learn's early_stopping split: train_test_split from ``rng`` (stratified for a
         classifier with one output unit: two classes, as scikit-learn's), validation_fraction
-        held out. Returns the training X, Y,
-        sample weights and the engine's (X_val.T, Y_val, w_val)."""
+        held out. Returns the training X, Y, sample weights and the engine's (X_val.T, Y_val,
+        w_val)."""
         stratify = None
         if is_classifier(self) and Y.shape[0] == 1:
             stratify = Y.T.astype(np.int64)

@@ -161,12 +161,12 @@ FNN_CLONES FNN_STATIC FNN_T FNN_NAME(fnn_row_sum)(const FNN_T *x, ptrdiff_t m) {
 }
 
 /* one logit of a sigmoid output: e = exp(-|z|), a = sigmoid(z),
-   loss = max(z, 0) - y z + log1p(e) added to total (in double) */
+   loss = max(z, 0) - y z + log1p(e) (in double) */
 #define FNN_SIGMOID_LOSS                                                                       \
     FNN_T z = Z[j], y = Y[j];                                                                  \
     FNN_T e = FNN_EXP(z >= 0 ? -z : z);                                                        \
     FNN_T a = z >= 0 ? 1 / (1 + e) : e / (1 + e);                                              \
-    total += (double)(z > 0 ? z : 0) - (double)y * z + fnn_log1p(e);
+    double loss = (double)(z > 0 ? z : 0) - (double)y * z + fnn_log1p(e);
 
 /* one logit of a Poisson output: a = exp(z), and the half deviance y·log(y/a) − y + a from the
    logit, loss = a − y·z + (y·log y − y) (y·log y = 0 for y = 0), in double */
@@ -183,10 +183,10 @@ FNN_CLONES FNN_STATIC double FNN_NAME(fnn_out_loss)(const FNN_T *Z, const FNN_T 
     double total = 0;
     if (output == FNN_OUT_SIGMOID && A == NULL) {
         FNN_PRAGMA(omp simd reduction(+:total))
-        for (j = 0; j < count; j++) { FNN_SIGMOID_LOSS dZ[j] = a - y; }
+        for (j = 0; j < count; j++) { FNN_SIGMOID_LOSS total += loss; dZ[j] = a - y; }
     } else if (output == FNN_OUT_SIGMOID) {
         FNN_PRAGMA(omp simd reduction(+:total))
-        for (j = 0; j < count; j++) { FNN_SIGMOID_LOSS A[j] = a; dZ[j] = a - y; }
+        for (j = 0; j < count; j++) { FNN_SIGMOID_LOSS total += loss; A[j] = a; dZ[j] = a - y; }
     } else if (output == FNN_OUT_POISSON) {
         for (j = 0; j < count; j++) {
             FNN_POISSON_LOSS
@@ -297,10 +297,8 @@ FNN_CLONES FNN_STATIC double FNN_NAME(fnn_out_loss_weighted)(FNN_T *Z, const FNN
     double total = 0;
     if (output == FNN_OUT_SIGMOID) {
         for (j = 0; j < count; j++) {
-            FNN_T z = Z[j], y = Y[j];
-            FNN_T e = FNN_EXP(z >= 0 ? -z : z);
-            FNN_T a = z >= 0 ? 1 / (1 + e) : e / (1 + e);
-            total += (double)w[j] * ((double)(z > 0 ? z : 0) - (double)y * z + fnn_log1p(e));
+            FNN_SIGMOID_LOSS
+            total += (double)w[j] * loss;
             Z[j] = (a - y) * w[j];
         }
     } else if (output == FNN_OUT_POISSON) {
@@ -325,9 +323,9 @@ FNN_CLONES FNN_STATIC double FNN_NAME(fnn_out_loss_weighted)(FNN_T *Z, const FNN
    dimension ldy), whatever the output: A and dZ as fnn_out_loss / fnn_softmax write them (A may
    be NULL; dZ may be Z); returns Σ loss when want_loss, else 0 (and then, for an elementwise
    output without A, takes fnn_out_delta's path, with no log1p). Without A and the loss, dZ
-   must be Z. Y may be NULL only without dZ, for a softmax or a Poisson output (inference: A). With per-column weights
-   w (m; NULL: none), column j's loss counts w_j times and its dZ is w_j·(A − Y); then A must
-   be NULL and dZ Z, and the loss is always computed. */
+   must be Z. Y may be NULL only without dZ, for a softmax or a Poisson output (inference: A
+   only). With per-column weights w (m; NULL: none), column j's loss counts w_j times and its
+   dZ is w_j·(A − Y); then A must be NULL and dZ Z, and the loss is always computed. */
 FNN_CLONES FNN_STATIC double FNN_NAME(fnn_output)(FNN_T *Z, const FNN_T *Y, ptrdiff_t ldy,
                                               const FNN_T *w, FNN_T *A, FNN_T *dZ, int n,
                                               ptrdiff_t m, int output, int want_loss) {
@@ -335,7 +333,7 @@ FNN_CLONES FNN_STATIC double FNN_NAME(fnn_output)(FNN_T *Z, const FNN_T *Y, ptrd
     int i;
     if (output == FNN_OUT_SOFTMAX)
         return FNN_NAME(fnn_softmax)(Z, Y, ldy, w, A, dZ, n, m, want_loss || w != NULL);
-    if (Y == NULL) { /* inference, a Poisson output: A = exp(Z) */
+    if (Y == NULL && output == FNN_OUT_POISSON) { /* inference: A = exp(Z) */
         ptrdiff_t j, count = (ptrdiff_t)n * m;
         for (j = 0; j < count; j++) A[j] = FNN_EXP(Z[j]);
         return 0;

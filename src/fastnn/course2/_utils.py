@@ -81,6 +81,26 @@ def layers(mapping, prefix: str = "") -> int:
     return L
 
 
+def plot_costs(costs, xlabel: str, title: str) -> None:
+    """The notebooks' cost curve (when matplotlib is installed): costs against ``xlabel``,
+    titled ``title``, shown."""
+    plt = pyplot()
+    if plt is not None:
+        plt.plot(costs)
+        plt.ylabel("cost")
+        plt.xlabel(xlabel)
+        plt.title(title)
+        plt.show()
+
+
+def scatter_data(X, y) -> None:
+    """The notebooks' look at their data (when matplotlib is installed): X (2, m) coloured by
+    the labels y."""
+    plt = pyplot()
+    if plt is not None:
+        plt.scatter(X[0, :], X[1, :], c=np.ravel(y), s=40, cmap=plt.cm.Spectral)
+
+
 def pyplot():
     """matplotlib.pyplot, or None when matplotlib is not installed (the plots are then skipped)."""
     try:

@@ -23,11 +23,12 @@ import numpy as np
 from fastnn.course2._utils import (  # the helpers the notebooks' utils share
     backward_propagation,
     forward_propagation,
+    plot_costs,
     plot_decision_boundary,
     predict,
     predict_dec,
-    pyplot,
     relu,
+    scatter_data,
     sigmoid,
     sklearn_dataset,
     update_parameters,
@@ -76,9 +77,7 @@ def load_dataset():
     train_X, train_Y = make_circles(n_samples=300, noise=0.05)
     np.random.seed(2)
     test_X, test_Y = make_circles(n_samples=100, noise=0.05)
-    plt = pyplot()
-    if plt is not None:
-        plt.scatter(train_X[:, 0], train_X[:, 1], c=train_Y, s=40, cmap=plt.cm.Spectral)
+    scatter_data(train_X.T, train_Y)
     return train_X.T, train_Y.reshape((1, -1)), test_X.T, test_Y.reshape((1, -1))
 
 
@@ -136,11 +135,5 @@ def model(X, Y, learning_rate=0.01, num_iterations=15000, print_cost=True, initi
             print(f"Cost after iteration {i}: {cost}")
 
     net.fit(X, Y, learning_rate, num_iterations, cost_every=1000, callback=report)
-    plt = pyplot()
-    if plt is not None:
-        plt.plot(costs)
-        plt.ylabel("cost")
-        plt.xlabel("iterations (per hundreds)")
-        plt.title("Learning rate =" + str(learning_rate))
-        plt.show()
+    plot_costs(costs, "iterations (per hundreds)", "Learning rate =" + str(learning_rate))
     return net.parameters

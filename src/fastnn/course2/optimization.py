@@ -29,11 +29,12 @@ from fastnn.course2._utils import (  # the helpers the notebooks' utils share
     cross_entropy_sum,
     forward_propagation,
     layers,
+    plot_costs,
     plot_decision_boundary,
     predict,
     predict_dec,
-    pyplot,
     relu,
+    scatter_data,
     sigmoid,
     sklearn_dataset,
     update_parameters,
@@ -91,9 +92,7 @@ def load_dataset():
     make_moons = sklearn_dataset("make_moons")
     np.random.seed(3)
     train_X, train_Y = make_moons(n_samples=300, noise=0.2)
-    plt = pyplot()
-    if plt is not None:
-        plt.scatter(train_X[:, 0], train_X[:, 1], c=train_Y, s=40, cmap=plt.cm.Spectral)
+    scatter_data(train_X.T, train_Y)
     return train_X.T, train_Y.reshape((1, train_Y.shape[0]))
 
 
@@ -235,12 +234,6 @@ def model(
         cost_every=100,
         callback=report,
     )
-    plt = pyplot()
-    if plt is not None:
-        plt.plot(costs)
-        plt.ylabel("cost")
-        plt.xlabel("epochs (per 100)")
-        final = decay(learning_rate, num_epochs - 1, decay_rate) if decay else learning_rate
-        plt.title("Learning rate = " + str(final))
-        plt.show()
+    final = decay(learning_rate, num_epochs - 1, decay_rate) if decay else learning_rate
+    plot_costs(costs, "epochs (per 100)", "Learning rate = " + str(final))
     return net.parameters

@@ -25,11 +25,12 @@ from fastnn.course2._utils import (
     backward3,
     forward3,
     layers,
+    plot_costs,
     plot_decision_boundary,
     predict,
     predict_dec,
-    pyplot,
     relu,
+    scatter_data,
     sigmoid,
     update_parameters,
 )
@@ -101,9 +102,7 @@ def load_2D_dataset(path="datasets/data.mat"):
             f"load_2D_dataset reads the course's data.mat; no file at {path!r} (pass its path)"
         ) from None
     train_X, train_Y, test_X, test_Y = data["X"].T, data["y"].T, data["Xval"].T, data["yval"].T
-    plt = pyplot()
-    if plt is not None:
-        plt.scatter(train_X[0, :], train_X[1, :], c=np.ravel(train_Y), s=40, cmap=plt.cm.Spectral)
+    scatter_data(train_X, train_Y)
     return train_X, train_Y, test_X, test_Y
 
 
@@ -190,11 +189,5 @@ def model(X, Y, learning_rate=0.3, num_iterations=30000, print_cost=True, lambd=
                 report(i, cost)
             grads = backward_propagation_with_dropout(X, Y, cache, keep_prob)
             parameters = update_parameters(parameters, grads, learning_rate)
-    plt = pyplot()
-    if plt is not None:
-        plt.plot(costs)
-        plt.ylabel("cost")
-        plt.xlabel("iterations (x1,000)")
-        plt.title("Learning rate =" + str(learning_rate))
-        plt.show()
+    plot_costs(costs, "iterations (x1,000)", "Learning rate =" + str(learning_rate))
     return parameters
