@@ -91,3 +91,12 @@ def test_sklearn_cv_script_runs():
         row = next(line for line in result.stdout.splitlines() if line.startswith(f"| {name} |"))
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert all(float(c) > 0 for c in cells[2:6]), row
+    result = subprocess.run(
+        [sys.executable, str(script), "--fit", "--rounds", "1", "--only", "iris"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode in (0, 1), result.stderr[-2000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| iris |")]
+    assert len(rows) == 2  # the fit, then the fit per epoch beside the GEMM floor
+    cells = [c.strip().rstrip("×") for c in rows[1].strip("|").split("|")]
+    assert int(cells[1]) > 0 and all(float(c) > 0 for c in cells[2:]), rows[1]
